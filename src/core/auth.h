@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * auth.h -- API keys: creating an org's four keys, and resolving a presented key to
+ * its org, mode and kind. Keys are looked up by SHA-256; the database holds no usable
+ * secret in clear (secret keys are also kept sealed with the master key, for the HMAC
+ * schemes of some dialects).
+ */
+#ifndef ORDERD_AUTH_H
+#define ORDERD_AUTH_H
+
+#include "core/app.h"
+#include "core/req.h"
+#include "store/store.h"
+
+enum auth_rc { AUTH_OK = 0, AUTH_MISSING = 1, AUTH_INVALID = 2, AUTH_UNAVAILABLE = 3 };
+
+/* Resolves key (the whole key text) into a. */
+enum auth_rc auth_key(struct app *app, const char *key, struct auth *a);
+/* Reads "Authorization: Bearer <key>" and resolves it into req->auth. */
+enum auth_rc auth_bearer(struct req *req);
+
+/* Fills keys[4] (test pk, test sk, live pk, live sk) for org_id with fresh keys whose
+ * text goes to plain[4]. */
+void auth_keys_new(const struct app *app, const char *org_id, struct key_rec keys[4],
+                   char plain[4][IDS_KEY_LEN]);
+
+#endif

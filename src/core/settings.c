@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * settings.c -- known org settings and their checks (settings.h). Adding a setting:
+ * one row in `known`, a check function, and a line in the README's settings table.
+ */
+#include "core/settings.h"
+
+#include "core/jsonx.h"
+#include "core/limits.h"
+#include "core/validate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*setting_check)(const char *value, char *norm, size_t normlen, char *err,
+                             size_t errlen);
+
+/* Checks and normalises a comma-separated origin list (wildcard hosts allowed). */
+static int
+check_origins(const char *value, char *norm, size_t normlen, char *err, size_t errlen)
+{
+    char item[512];
+    const char *p = value;
+    size_t used = 0;
+    int count = 0;
+
+    norm[0] = '\0';
+    while (*p != '\0') {
+        size_t n = strcspn(p, ","), a = 0, b = n;
+        while (a < b && p[a] == ' ')
+            a++;
+        while (b > a && p[b - 1] == ' ')
+            b--;
+        if (b - a == 0 || b - a >= sizeof item) {
+            snprintf(err, errlen, "allowed_origins: empty or overlong entry");
+            return -1;
+        }
+        memcpy(item, p + a, b - a);
+        item[b - a] = '\0';
+        if (!validate_origin(item, true)) {
+            snprintf(err, errlen,
+                     "allowed_origins: '%s' is not an origin like https://shop.example.com "
+                     "or https://*.example.com[:port]",
+                     item);
+            return -1;
+        }
+        if (++count > LIMIT_ORIGINS) {
+            snprintf(err, errlen, "allowed_origins: at most %d origins", LIMIT_ORIGINS);
+            return -1;
+        }
+        used += (size_t)snprintf(norm + used, normlen - used, "%s%s", used ? "," : "", item);
+        if (used >= normlen) {
+            snprintf(err, errlen, "allowed_origins: too long");
+            return -1;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static const struct {
+    const char *key;
+    setting_check check;
+    const char *help;
+} known[] = {
+    {"allowed_origins", check_origins,
+     "comma-separated origins scheme://host[:port] allowed to create orders with a "
+     "publishable key; a host may start with *. to match any subdomain"},
+};
+
+int
+settings_apply(const char *cur, const char *key, const char *value, char **out, char *err,
+               size_t errlen)
+{
+    struct jsonx_error jerr;
+    struct jsonx *doc = NULL;
+    char norm[LIMIT_SETTING_LEN];
+    int idx = -1, rc = -1;
+
+    *out = NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(known[i].key, key) == 0)
+            idx = (int)i;
+    if (idx < 0) {
+        snprintf(err, errlen, "unknown setting '%s' (known: %s)", key, known[0].key);
+        goto out;
+    }
+    if (strlen(value) >= LIMIT_SETTING_LEN) {
+        snprintf(err, errlen, "%s: value longer than %d bytes", key, LIMIT_SETTING_LEN - 1);
+        goto out;
+    }
+    doc = jsonx_parse(cur, strlen(cur), 8, &jerr);
+    if (doc == NULL) {
+        snprintf(err, errlen, "stored settings are corrupt");
+        goto out;
+    }
+    if (value[0] == '\0') {
+        jsonx_del(doc, key);
+    } else {
+        if (known[idx].check(value, norm, sizeof norm, err, errlen) != 0)
+            goto out;
+        jsonx_set_str(doc, key, norm);
+    }
+    *out = jsonx_dump(doc, NULL);
+    rc = *out != NULL ? 0 : -1;
+out:
+    jsonx_free(doc);
+    return rc;
+}
+
+void
+settings_get(const char *settings, const char *key, char *out, size_t size)
+{
+    struct jsonx_error jerr;
+    struct jsonx *doc = jsonx_parse(settings, strlen(settings), 8, &jerr);
+    const struct jsonx *v = doc ? jsonx_get(doc, key) : NULL;
+
+    snprintf(out, size, "%s", v != NULL && jsonx_type(v) == JX_STRING ? jsonx_str(v) : "");
+    jsonx_free(doc);
+}
+
+bool
+settings_origin_allowed(const char *settings, const char *origin)
+{
+    char list[LIMIT_SETTING_LEN], *save = NULL, *tok;
+    bool ok = false;
+
+    if (origin == NULL || !validate_origin(origin, false))
+        return false;
+    settings_get(settings, "allowed_origins", list, sizeof list);
+    for (tok = strtok_r(list, ",", &save); tok != NULL && !ok; tok = strtok_r(NULL, ",", &save))
+        ok = validate_origin_match(tok, origin);
+    return ok;
+}
+
+const char *
+settings_help(void)
+{
+    return known[0].help;
+}

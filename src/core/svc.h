@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * svc.h -- the order write service shared by every API: create and change orders
+ * through the store's committer, with idempotency keys, events in the same
+ * transaction, and an answer only once the transaction is durable.
+ *
+ * A caller (an API dialect) validates its input into the canonical form, then calls
+ * svc_order_create / svc_order_change with hooks that render its own success body
+ * (ok) and its own error bodies (err). Both return REQ_PENDING when the request was
+ * suspended (the answer comes later on the committer thread via req->resume) or
+ * REQ_DONE when it was answered at once.
+ */
+#ifndef ORDERD_SVC_H
+#define ORDERD_SVC_H
+
+#include "core/jsonx.h"
+#include "core/req.h"
+#include "store/store.h"
+
+enum svc_err {
+    SVC_EXTERNAL_ID_CONFLICT, /* info.existing_id */
+    SVC_IDEM_BAD_KEY,
+    SVC_IDEM_IN_USE,
+    SVC_IDEM_MISMATCH,
+    SVC_NOT_FOUND,
+    SVC_INVALID_TRANSITION, /* info.status: the current status */
+    SVC_VERSION_CONFLICT,   /* info.current_version */
+    SVC_PRECONDITION,       /* info.current_version */
+    SVC_UNAVAILABLE,
+    SVC_INTERNAL,
+};
+
+struct svc_info {
+    char existing_id[IDS_UUID_LEN];
+    int64_t current_version;
+    char status[16];
+};
+
+struct svc_hooks {
+    /* Renders the success answer for row into req->resp. */
+    void (*ok)(struct req *req, const struct order_row *row, bool created, void *arg);
+    /* Renders an error answer into req->resp. */
+    void (*err)(struct req *req, enum svc_err err, const struct svc_info *info, void *arg);
+    void *arg;
+};
+
+/* What a change does to the current order. */
+struct svc_change {
+    enum { SVC_PATCH, SVC_CANCEL } kind;
+    struct jsonx *patch;      /* SVC_PATCH: validated patch (taken) */
+    char *reason;             /* SVC_CANCEL: optional (taken) */
+    int64_t if_match;         /* > 0: If-Match version */
+    int64_t expected_version; /* > 0: body "version" */
+};
+
+struct idem_inflight;
+
+struct idem_inflight *svc_inflight_new(void);
+void svc_inflight_free(struct idem_inflight *set);
+
+/* canon and row are taken (validated by order_validate_create). */
+enum req_result svc_order_create(struct req *req, struct jsonx *canon, struct order_row *row,
+                                 const char *dialect, const struct svc_hooks *hooks);
+/* Applies change to the order ref (id or short id) of the caller's org and mode. change
+ * members are taken. */
+enum req_result svc_order_change(struct req *req, const char *ref, struct svc_change *change,
+                                 const struct svc_hooks *hooks);
+
+#endif

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c -- libmicrohttpd front (http.h).
+ *
+ * Traps handled here (reference/c-libraries.md): no answer on the first handler call
+ * unless the connection should close (413 announced by Content-Length, 431); an
+ * explicit connection timeout and connection limits; our own body cap, counted while
+ * accumulating (chunked bodies have no Content-Length). Writes suspend the connection
+ * (req->suspend) and the committer resumes it once the transaction is durable; MHD then
+ * calls on_request again and the answer is queued.
+ */
+#include "http/http.h"
+
+#include "api/api.h"
+#include "core/app.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/jsonx.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/req.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum ctx_state { ST_NEW, ST_PENDING, ST_DONE };
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct app *app;
+    atomic_int active;
+};
+
+struct hctx {
+    struct req req; /* first: req->http points back here */
+    struct MHD_Connection *conn;
+    struct http_server *srv;
+    struct buf body;
+    bool too_large;
+    atomic_int state;
+};
+
+static const char *
+get_header(struct req *req, const char *name)
+{
+    struct hctx *c = req->http;
+
+    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *
+get_query(struct req *req, const char *name)
+{
+    struct hctx *c = req->http;
+
+    return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct each_arg {
+    void (*fn)(void *arg, const char *k, const char *v);
+    void *arg;
+};
+
+static enum MHD_Result
+each_query(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    struct each_arg *e = cls;
+
+    (void)kind;
+    e->fn(e->arg, k, v ? v : "");
+    return MHD_YES;
+}
+
+static void
+query_each(struct req *req, void (*fn)(void *arg, const char *k, const char *v), void *arg)
+{
+    struct hctx *c = req->http;
+    struct each_arg e = {fn, arg};
+
+    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, each_query, &e);
+}
+
+static void
+do_suspend(struct req *req)
+{
+    struct hctx *c = req->http;
+
+    atomic_store(&c->state, ST_PENDING);
+    MHD_suspend_connection(c->conn);
+}
+
+static void
+do_resume(struct req *req)
+{
+    struct hctx *c = req->http;
+
+    atomic_store(&c->state, ST_DONE);
+    MHD_resume_connection(c->conn);
+}
+
+static void
+access_log(struct hctx *c)
+{
+    struct buf b = {0};
+
+    if (!c->srv->app->access_log)
+        return;
+    buf_printf(&b, "{\"request_id\":\"%s\",\"method\":\"%s\",\"path\":", c->req.id,
+               c->req.method);
+    jsonx_quote(&b, c->req.path);
+    buf_printf(&b, ",\"status\":%d,\"ms\":%lld}", c->req.resp.status,
+               (long long)(clock_now_ms() - c->req.start_ms));
+    if (buf_cstr(&b) != NULL)
+        log_line(b.data);
+    buf_free(&b);
+}
+
+static enum MHD_Result
+send_resp(struct hctx *c)
+{
+    struct resp *r = &c->req.resp;
+    struct MHD_Response *mr;
+    enum MHD_Result ret;
+
+    if (r->status == 0) {
+        api_http_problem(&c->req, 500, "internal_error", NULL);
+    }
+    mr = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
+                                         r->body ? MHD_RESPMEM_MUST_FREE
+                                                 : MHD_RESPMEM_PERSISTENT);
+    if (mr == NULL)
+        return MHD_NO;
+    r->body = NULL; /* MHD owns it now */
+    if (r->content_type != NULL)
+        MHD_add_response_header(mr, "Content-Type", r->content_type);
+    MHD_add_response_header(mr, "Request-Id", c->req.id);
+    MHD_add_response_header(mr, "Cache-Control", "no-store");
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    for (int i = 0; i < r->n_headers; i++)
+        MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
+    if (c->req.cors_origin[0] != '\0') {
+        MHD_add_response_header(mr, "Access-Control-Allow-Origin", c->req.cors_origin);
+        MHD_add_response_header(mr, "Access-Control-Expose-Headers",
+                                "Request-Id, Location, ETag, Idempotent-Replayed");
+        MHD_add_response_header(mr, "Vary", "Origin");
+    }
+    ret = MHD_queue_response(c->conn, (unsigned)r->status, mr);
+    MHD_destroy_response(mr);
+    access_log(c);
+    return ret;
+}
+
+static enum MHD_Result
+sum_header(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    size_t *total = cls;
+
+    (void)kind;
+    *total += strlen(k) + (v ? strlen(v) : 0) + 4;
+    return MHD_YES;
+}
+
+static struct hctx *
+ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
+        const char *method)
+{
+    struct hctx *c = calloc(1, sizeof *c);
+
+    if (c == NULL)
+        return NULL;
+    c->conn = conn;
+    c->srv = srv;
+    ids_request(c->req.id);
+    c->req.method = method;
+    c->req.path = url;
+    c->req.start_ms = clock_now_ms();
+    c->req.app = srv->app;
+    c->req.header = get_header;
+    c->req.query = get_query;
+    c->req.query_each = query_each;
+    c->req.suspend = do_suspend;
+    c->req.resume = do_resume;
+    c->req.http = c;
+    atomic_init(&c->state, ST_NEW);
+    return c;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size,
+           void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct hctx *c = *con_cls;
+    const char *cl;
+    size_t hdr_total;
+
+    (void)version;
+    if (c == NULL) {
+        c = ctx_new(srv, conn, url, method);
+        if (c == NULL)
+            return MHD_NO;
+        *con_cls = c;
+        atomic_fetch_add(&srv->active, 1);
+        hdr_total = strlen(url) + strlen(method) + 16;
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_header, &hdr_total);
+        if (hdr_total > LIMIT_HEADERS_MAX) {
+            api_http_problem(&c->req, 431, "headers_too_large",
+                             "request headers are larger than 16 KiB");
+            return send_resp(c);
+        }
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl != NULL && strtoull(cl, NULL, 10) > LIMIT_BODY_MAX) {
+            api_http_problem(&c->req, 413, "body_too_large", "the body is larger than 1 MiB");
+            return send_resp(c);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!c->too_large) {
+            if (c->body.len + *upload_data_size > LIMIT_BODY_MAX) {
+                c->too_large = true;
+                buf_free(&c->body);
+            } else {
+                buf_append(&c->body, upload_data, *upload_data_size);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    switch (atomic_load(&c->state)) {
+    case ST_DONE:
+        return send_resp(c);
+    case ST_PENDING:
+        return MHD_YES;
+    default:
+        break;
+    }
+    if (c->too_large) {
+        api_http_problem(&c->req, 413, "body_too_large", "the body is larger than 1 MiB");
+        return send_resp(c);
+    }
+    if (c->body.failed) {
+        api_http_problem(&c->req, 500, "internal_error", NULL);
+        return send_resp(c);
+    }
+    c->req.body = c->body.data ? c->body.data : "";
+    c->req.body_len = c->body.len;
+    if (api_dispatch(&c->req) == REQ_PENDING)
+        return MHD_YES;
+    return send_resp(c);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct hctx *c = *con_cls;
+
+    (void)conn;
+    (void)toe;
+    if (c == NULL)
+        return;
+    resp_clear(&c->req.resp);
+    buf_free(&c->body);
+    free(c);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->active, 1);
+}
+
+static int
+parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6)
+{
+    const char *colon = strrchr(listen, ':');
+    char host[64];
+    size_t hl;
+    long port;
+    char *end = NULL;
+
+    memset(ss, 0, sizeof *ss);
+    if (colon == NULL)
+        return -1;
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return -1;
+    hl = (size_t)(colon - listen);
+    if (hl >= sizeof host)
+        return -1;
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    *v6 = host[0] == '[';
+    if (*v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        if (hl < 2 || host[hl - 1] != ']')
+            return -1;
+        host[hl - 1] = '\0';
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -1;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (hl == 0)
+        return 0; /* ":PORT": every address */
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
+}
+
+static void
+raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < LIMIT_CONNECTIONS + 64)
+        log_error("http: the open-file limit is %llu, below the %d connections orderd is "
+                  "set to accept; raise it (ulimit -n)",
+                  (unsigned long long)rl.rlim_cur, LIMIT_CONNECTIONS);
+}
+
+struct http_server *
+http_start(struct app *app, const char *listen, char *err, size_t errlen)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (parse_listen(listen, &ss, &v6) != 0) {
+        snprintf(err, errlen, "cannot parse listen address '%s' (want ADDR:PORT)", listen);
+        free(s);
+        return NULL;
+    }
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    s->app = app;
+    atomic_init(&s->active, 0);
+    raise_fd_limit();
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)LIMIT_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)LIMIT_CONN_PER_IP,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_END);
+    if (s->d == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available?)",
+                 listen);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+http_stop(struct http_server *s)
+{
+    MHD_socket fd;
+    int64_t deadline = clock_now_ms() + LIMIT_SHUTDOWN_WAIT_MS;
+    struct timespec tick = {0, 10 * 1000 * 1000};
+
+    if (s == NULL)
+        return;
+    fd = MHD_quiesce_daemon(s->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    while (atomic_load(&s->active) > 0 && clock_now_ms() < deadline)
+        nanosleep(&tick, NULL);
+    if (atomic_load(&s->active) > 0)
+        log_error("http: %d requests still running at shutdown", atomic_load(&s->active));
+    MHD_stop_daemon(s->d);
+    free(s);
+}

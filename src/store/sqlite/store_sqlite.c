@@ -1,0 +1,1166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_sqlite.c -- SQLite backend of store.h (the only includer of sqlite3.h).
+ *
+ * One writer connection owned by the committer thread; a small pool of read
+ * connections for the HTTP workers (WAL lets them read while the committer writes).
+ * The committer drains the write queue into one BEGIN IMMEDIATE ... COMMIT with a
+ * SAVEPOINT per write, so one write's constraint failure does not undo the others, and
+ * one fsync (synchronous=FULL) covers the whole batch. w->done runs only after COMMIT
+ * has returned: a 2xx is never sent before the order is on disk.
+ */
+#include "store/sqlite/store_sqlite.h"
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "store/sqlite/schema.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORDER_COLS                                                                          \
+    "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "   \
+    "customer_email, version, created_ms, updated_ms, body"
+#define EVENT_COLS "org_id, mode, id, type, order_id, created_ms, request_id, data"
+#define IDEM_COLS  "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
+#define ORDER_FILTERS                                                                       \
+    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)" \
+    " AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR external_id = ?6)"                 \
+    " AND (?7 IS NULL OR customer_email = ?7) AND (?8 IS NULL OR created_ms >= ?8)"         \
+    " AND (?9 IS NULL OR created_ms <= ?9) AND (?10 IS NULL OR dialect = ?10)"
+#define EVENT_FILTERS                                                                       \
+    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)" \
+    " AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR order_id = ?6)"
+
+enum stmt_id {
+    ST_PING,
+    ST_ORG_GET,
+    ST_ORG_KEYS,
+    ST_ORGS_SETTINGS,
+    ST_KEY_FIND,
+    ST_ORDER_GET,
+    ST_ORDER_LIST_DESC,
+    ST_ORDER_LIST_ASC,
+    ST_EVENT_LIST_DESC,
+    ST_EVENT_LIST_ASC,
+    ST_IDEM_GET,
+    ST_ORDER_INSERT,
+    ST_ORDER_UPDATE,
+    ST_ORDER_BY_EXTERNAL,
+    ST_ORDER_BY_SHORT,
+    ST_EVENT_INSERT,
+    ST_IDEM_INSERT,
+    ST_IDEM_EXPIRE_ONE,
+    ST_IDEM_EXPIRE_ALL,
+    ST_ORG_INSERT,
+    ST_KEY_INSERT,
+    ST_ORG_SETTINGS,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_PING] = "SELECT 1",
+    [ST_ORG_GET] = "SELECT id, uuid, name, settings, created_ms FROM orgs WHERE id = ?1 OR "
+                   "uuid = lower(?1)",
+    [ST_ORG_KEYS] = "SELECT hash, org_id, mode, kind, display, sealed, created_ms FROM api_keys "
+                    "WHERE org_id = ?1 AND revoked_ms IS NULL ORDER BY mode, kind",
+    [ST_ORGS_SETTINGS] = "SELECT settings FROM orgs WHERE settings <> '{}'",
+    [ST_KEY_FIND] = "SELECT hash, org_id, mode, kind, display, sealed, created_ms FROM api_keys "
+                    "WHERE hash = ?1 AND revoked_ms IS NULL AND (expires_ms IS NULL OR "
+                    "expires_ms > ?2)",
+    [ST_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE org_id = ?1 AND mode = ?2 AND "
+                     "(id = ?3 OR short_id = ?3)",
+    [ST_ORDER_LIST_DESC] = "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS
+                           " ORDER BY id DESC LIMIT ?11",
+    [ST_ORDER_LIST_ASC] = "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS
+                          " ORDER BY id ASC LIMIT ?11",
+    [ST_EVENT_LIST_DESC] = "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS
+                           " ORDER BY id DESC LIMIT ?7",
+    [ST_EVENT_LIST_ASC] = "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS
+                          " ORDER BY id ASC LIMIT ?7",
+    [ST_IDEM_GET] = "SELECT " IDEM_COLS " FROM idempotency WHERE org_id = ?1 AND mode = ?2 AND "
+                    "key = ?3 AND created_ms >= ?4",
+    [ST_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [ST_ORDER_UPDATE] = "UPDATE orders SET status = ?4, customer_email = ?5, version = ?6, "
+                        "updated_ms = ?7, body = ?8 WHERE org_id = ?1 AND mode = ?2 AND id = ?3 "
+                        "AND version = ?9",
+    [ST_ORDER_BY_EXTERNAL] = "SELECT id FROM orders WHERE org_id = ?1 AND mode = ?2 AND "
+                             "dialect = ?3 AND external_id = ?4",
+    [ST_ORDER_BY_SHORT] = "SELECT id FROM orders WHERE org_id = ?1 AND short_id = ?2",
+    [ST_EVENT_INSERT] = "INSERT INTO events (" EVENT_COLS
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_IDEM_INSERT] = "INSERT INTO idempotency (" IDEM_COLS
+                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_IDEM_EXPIRE_ONE] = "DELETE FROM idempotency WHERE org_id = ?1 AND mode = ?2 AND "
+                           "key = ?3 AND created_ms < ?4",
+    [ST_IDEM_EXPIRE_ALL] = "DELETE FROM idempotency WHERE created_ms < ?1",
+    [ST_ORG_INSERT] = "INSERT INTO orgs (id, uuid, name, settings, created_ms) VALUES "
+                      "(?1, ?2, ?3, ?4, ?5)",
+    [ST_KEY_INSERT] = "INSERT INTO api_keys (hash, org_id, mode, kind, display, sealed, "
+                      "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_ORG_SETTINGS] = "UPDATE orgs SET settings = ?2 WHERE id = ?1",
+};
+
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    bool busy;
+};
+
+struct sqlite_store {
+    struct store base;
+    char *path;
+    struct conn writer;
+    struct conn readers[LIMIT_READ_CONNS];
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+
+    pthread_t committer;
+    bool committer_started;
+    pthread_mutex_t q_lock;
+    pthread_cond_t q_cond;
+    struct store_write *q_head, *q_tail;
+    bool stopping;
+    int64_t last_expire_ms;
+};
+
+#define S(s) ((struct sqlite_store *)(s))
+
+static const char *
+mode_text(enum key_mode m)
+{
+    return m == MODE_LIVE ? "live" : "test";
+}
+
+static enum key_mode
+mode_parse(const unsigned char *t)
+{
+    return t != NULL && strcmp((const char *)t, "live") == 0 ? MODE_LIVE : MODE_TEST;
+}
+
+/* Maps an SQLite result to a store result; logs unexpected failures. */
+static enum store_rc
+map_rc(sqlite3 *db, int rc, const char *what)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return STORE_OK;
+    case SQLITE_CONSTRAINT:
+        return STORE_CONFLICT;
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_NOMEM:
+        log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
+        return STORE_UNAVAILABLE;
+    default:
+        log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
+        return STORE_FAIL;
+    }
+}
+
+/* Returns the prepared statement, reset and unbound, or NULL (logged). */
+static sqlite3_stmt *
+stmt(struct conn *c, enum stmt_id id)
+{
+    if (c->st[id] == NULL) {
+        if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+                               NULL) != SQLITE_OK) {
+            log_error("sqlite prepare %d: %s", (int)id, sqlite3_errmsg(c->db));
+            return NULL;
+        }
+    }
+    sqlite3_reset(c->st[id]);
+    sqlite3_clear_bindings(c->st[id]);
+    return c->st[id];
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+static void
+col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+static int
+conn_open(struct conn *c, const char *path, bool writer, char *err, size_t errlen)
+{
+    static const char *const pragmas =
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+    memset(c, 0, sizeof *c);
+    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        return -1;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    if (sqlite3_exec(c->db, writer ? pragmas : "PRAGMA query_only=ON;", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot set up %s: %s", path, sqlite3_errmsg(c->db));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+conn_close(struct conn *c)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+static struct conn *
+reader_get(struct sqlite_store *s)
+{
+    struct conn *c = NULL;
+
+    pthread_mutex_lock(&s->pool_lock);
+    while (c == NULL) {
+        for (int i = 0; i < LIMIT_READ_CONNS && c == NULL; i++)
+            if (!s->readers[i].busy)
+                c = &s->readers[i];
+        if (c == NULL)
+            pthread_cond_wait(&s->pool_cond, &s->pool_lock);
+    }
+    c->busy = true;
+    pthread_mutex_unlock(&s->pool_lock);
+    return c;
+}
+
+static void
+reader_put(struct sqlite_store *s, struct conn *c)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        if (c->st[i] != NULL)
+            sqlite3_reset(c->st[i]); /* end the read transaction */
+    pthread_mutex_lock(&s->pool_lock);
+    c->busy = false;
+    pthread_cond_signal(&s->pool_cond);
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* ---- rows ---- */
+
+static int
+order_from_stmt(sqlite3_stmt *st, struct order_row *r)
+{
+    memset(r, 0, sizeof *r);
+    col_copy(st, 0, r->org_id, sizeof r->org_id);
+    r->mode = mode_parse(sqlite3_column_text(st, 1));
+    col_copy(st, 2, r->id, sizeof r->id);
+    col_copy(st, 3, r->short_id, sizeof r->short_id);
+    col_copy(st, 4, r->dialect, sizeof r->dialect);
+    r->external_id = col_dup(st, 5);
+    col_copy(st, 6, r->status, sizeof r->status);
+    col_copy(st, 7, r->currency, sizeof r->currency);
+    r->total_amount = sqlite3_column_int64(st, 8);
+    r->customer_email = col_dup(st, 9);
+    r->version = sqlite3_column_int64(st, 10);
+    r->created_ms = sqlite3_column_int64(st, 11);
+    r->updated_ms = sqlite3_column_int64(st, 12);
+    r->body = col_dup(st, 13);
+    r->body_len = r->body ? strlen(r->body) : 0;
+    return r->body != NULL ? 0 : -1;
+}
+
+static int
+event_from_stmt(sqlite3_stmt *st, struct event_row *r)
+{
+    memset(r, 0, sizeof *r);
+    col_copy(st, 0, r->org_id, sizeof r->org_id);
+    r->mode = mode_parse(sqlite3_column_text(st, 1));
+    col_copy(st, 2, r->id, sizeof r->id);
+    col_copy(st, 3, r->type, sizeof r->type);
+    col_copy(st, 4, r->order_id, sizeof r->order_id);
+    r->created_ms = sqlite3_column_int64(st, 5);
+    col_copy(st, 6, r->request_id, sizeof r->request_id);
+    r->data = col_dup(st, 7);
+    return r->data != NULL ? 0 : -1;
+}
+
+static int
+idem_from_stmt(sqlite3_stmt *st, struct idem_row *r)
+{
+    const void *fp = sqlite3_column_blob(st, 4);
+
+    memset(r, 0, sizeof *r);
+    col_copy(st, 0, r->org_id, sizeof r->org_id);
+    r->mode = mode_parse(sqlite3_column_text(st, 1));
+    r->key = col_dup(st, 2);
+    col_copy(st, 3, r->endpoint, sizeof r->endpoint);
+    if (fp != NULL && sqlite3_column_bytes(st, 4) == CRYPTO_HASH_LEN)
+        memcpy(r->fingerprint, fp, CRYPTO_HASH_LEN);
+    r->status = sqlite3_column_int(st, 5);
+    r->headers = col_dup(st, 6);
+    r->body = col_dup(st, 7);
+    r->created_ms = sqlite3_column_int64(st, 8);
+    return r->key && r->headers && r->body ? 0 : -1;
+}
+
+static int
+key_from_stmt(sqlite3_stmt *st, struct key_rec *r)
+{
+    const void *h = sqlite3_column_blob(st, 0), *sealed = sqlite3_column_blob(st, 5);
+    int sealed_len = sqlite3_column_bytes(st, 5);
+
+    memset(r, 0, sizeof *r);
+    if (h == NULL || sqlite3_column_bytes(st, 0) != CRYPTO_HASH_LEN)
+        return -1;
+    memcpy(r->hash, h, CRYPTO_HASH_LEN);
+    col_copy(st, 1, r->org_id, sizeof r->org_id);
+    r->mode = mode_parse(sqlite3_column_text(st, 2));
+    r->kind = strcmp((const char *)sqlite3_column_text(st, 3), "secret") == 0 ? KEY_SECRET
+                                                                             : KEY_PUBLISHABLE;
+    col_copy(st, 4, r->display, sizeof r->display);
+    if (sealed != NULL && sealed_len > 0) {
+        r->sealed = malloc((size_t)sealed_len);
+        if (r->sealed == NULL)
+            return -1;
+        memcpy(r->sealed, sealed, (size_t)sealed_len);
+        r->sealed_len = (size_t)sealed_len;
+    }
+    r->created_ms = sqlite3_column_int64(st, 6);
+    return 0;
+}
+
+/* ---- reads ---- */
+
+static enum store_rc
+s_ping(struct store *base)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    sqlite3_stmt *st = stmt(c, ST_PING);
+    enum store_rc rc = STORE_FAIL;
+
+    if (st != NULL)
+        rc = sqlite3_step(st) == SQLITE_ROW ? STORE_OK : map_rc(c->db, SQLITE_IOERR, "ping");
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+s_org_get(struct store *base, const char *id_or_uuid, struct org_rec *out)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    sqlite3_stmt *st = stmt(c, ST_ORG_GET);
+    enum store_rc rc = STORE_FAIL;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        goto out;
+    bind_text(st, 1, id_or_uuid);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        col_copy(st, 0, out->id, sizeof out->id);
+        col_copy(st, 1, out->uuid, sizeof out->uuid);
+        out->name = col_dup(st, 2);
+        out->settings = col_dup(st, 3);
+        out->created_ms = sqlite3_column_int64(st, 4);
+        rc = out->name && out->settings ? STORE_OK : STORE_FAIL;
+    } else {
+        rc = r == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c->db, r, "org get");
+    }
+out:
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+s_org_keys(struct store *base, const char *org_id, struct key_rec **keys, size_t *n)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    sqlite3_stmt *st = stmt(c, ST_ORG_KEYS);
+    enum store_rc rc = STORE_FAIL;
+    struct key_rec *arr = NULL, *grown;
+    size_t count = 0;
+    int r;
+
+    if (st == NULL)
+        goto out;
+    bind_text(st, 1, org_id);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        grown = realloc(arr, (count + 1) * sizeof *arr);
+        if (grown == NULL)
+            goto out;
+        arr = grown;
+        if (key_from_stmt(st, &arr[count++]) != 0)
+            goto out;
+    }
+    rc = r == SQLITE_DONE ? STORE_OK : map_rc(c->db, r, "org keys");
+out:
+    reader_put(s, c);
+    if (rc != STORE_OK) {
+        for (size_t i = 0; i < count; i++)
+            key_rec_free(&arr[i]);
+        free(arr);
+        arr = NULL;
+        count = 0;
+    }
+    *keys = arr;
+    *n = count;
+    return rc;
+}
+
+static enum store_rc
+s_orgs_settings_each(struct store *base, bool (*fn)(void *arg, const char *settings), void *arg)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    sqlite3_stmt *st = stmt(c, ST_ORGS_SETTINGS);
+    enum store_rc rc = STORE_FAIL;
+    int r = SQLITE_DONE;
+
+    if (st == NULL)
+        goto out;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (!fn(arg, (const char *)sqlite3_column_text(st, 0))) {
+            r = SQLITE_DONE;
+            break;
+        }
+    rc = r == SQLITE_DONE ? STORE_OK : map_rc(c->db, r, "orgs settings");
+out:
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+s_key_find(struct store *base, const uint8_t hash[CRYPTO_HASH_LEN], struct key_rec *out)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    sqlite3_stmt *st = stmt(c, ST_KEY_FIND);
+    enum store_rc rc = STORE_FAIL;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        goto out;
+    sqlite3_bind_blob(st, 1, hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, clock_now_ms());
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        rc = key_from_stmt(st, out) == 0 ? STORE_OK : STORE_FAIL;
+    else
+        rc = r == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c->db, r, "key find");
+out:
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+order_get_on(struct conn *c, const char *org_id, enum key_mode mode, const char *ref,
+             struct order_row *out)
+{
+    sqlite3_stmt *st = stmt(c, ST_ORDER_GET);
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, org_id);
+    bind_text(st, 2, mode_text(mode));
+    bind_text(st, 3, ref);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        return order_from_stmt(st, out) == 0 ? STORE_OK : STORE_FAIL;
+    return r == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c->db, r, "order get");
+}
+
+static enum store_rc
+s_order_get(struct store *base, const char *org_id, enum key_mode mode, const char *ref,
+            struct order_row *out)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    enum store_rc rc = order_get_on(c, org_id, mode, ref, out);
+
+    reader_put(s, c);
+    return rc;
+}
+
+/* Steps a list statement into an array of rows; reverses when ascending (so the page
+ * is newest first either way) and reports whether one more row existed. */
+static enum store_rc
+list_rows(struct conn *c, sqlite3_stmt *st, int limit, bool ascending, size_t row_size,
+          int (*from)(sqlite3_stmt *, void *), void (*free_row)(void *), void **rows_out,
+          size_t *n_out, bool *has_more)
+{
+    char *rows = calloc((size_t)limit + 1, row_size), tmp[512];
+    size_t n = 0;
+    int r = SQLITE_DONE;
+    enum store_rc rc = STORE_FAIL;
+
+    if (rows == NULL || row_size > sizeof tmp)
+        goto out;
+    while (n <= (size_t)limit && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (from(st, rows + n * row_size) != 0) {
+            n++;
+            goto out;
+        }
+        n++;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = map_rc(c->db, r, "list");
+        goto out;
+    }
+    *has_more = n > (size_t)limit;
+    if (*has_more)
+        free_row(rows + --n * row_size);
+    if (ascending) {
+        for (size_t i = 0; i < n / 2; i++) {
+            memcpy(tmp, rows + i * row_size, row_size);
+            memcpy(rows + i * row_size, rows + (n - 1 - i) * row_size, row_size);
+            memcpy(rows + (n - 1 - i) * row_size, tmp, row_size);
+        }
+    }
+    rc = STORE_OK;
+out:
+    if (rc != STORE_OK && rows != NULL) {
+        for (size_t i = 0; i < n; i++)
+            free_row(rows + i * row_size);
+        free(rows);
+        rows = NULL;
+        n = 0;
+    }
+    *rows_out = rows;
+    *n_out = n;
+    return rc;
+}
+
+static int
+order_from_void(sqlite3_stmt *st, void *r)
+{
+    return order_from_stmt(st, r);
+}
+
+static void
+order_free_void(void *r)
+{
+    order_row_free(r);
+}
+
+static int
+event_from_void(sqlite3_stmt *st, void *r)
+{
+    return event_from_stmt(st, r);
+}
+
+static void
+event_free_void(void *r)
+{
+    event_row_free(r);
+}
+
+static enum store_rc
+s_order_list(struct store *base, const struct order_query *q, struct order_row **rows,
+             size_t *n, bool *has_more)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    bool asc = q->ending_before != NULL && q->starting_after == NULL;
+    sqlite3_stmt *st = stmt(c, asc ? ST_ORDER_LIST_ASC : ST_ORDER_LIST_DESC);
+    enum store_rc rc = STORE_FAIL;
+    void *out = NULL;
+
+    *rows = NULL;
+    *n = 0;
+    if (st == NULL)
+        goto done;
+    bind_text(st, 1, q->org_id);
+    bind_text(st, 2, mode_text(q->mode));
+    bind_text(st, 3, q->starting_after);
+    bind_text(st, 4, q->ending_before);
+    bind_text(st, 5, q->status);
+    bind_text(st, 6, q->external_id);
+    bind_text(st, 7, q->customer_email);
+    if (q->has_created_gte)
+        sqlite3_bind_int64(st, 8, q->created_gte);
+    if (q->has_created_lte)
+        sqlite3_bind_int64(st, 9, q->created_lte);
+    bind_text(st, 10, q->dialect);
+    sqlite3_bind_int(st, 11, q->limit + 1);
+    rc = list_rows(c, st, q->limit, asc, sizeof(struct order_row), order_from_void,
+                   order_free_void, &out, n, has_more);
+    *rows = out;
+done:
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+s_event_list(struct store *base, const struct event_query *q, struct event_row **rows,
+             size_t *n, bool *has_more)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    bool asc = q->ending_before != NULL && q->starting_after == NULL;
+    sqlite3_stmt *st = stmt(c, asc ? ST_EVENT_LIST_ASC : ST_EVENT_LIST_DESC);
+    enum store_rc rc = STORE_FAIL;
+    void *out = NULL;
+
+    *rows = NULL;
+    *n = 0;
+    if (st == NULL)
+        goto done;
+    bind_text(st, 1, q->org_id);
+    bind_text(st, 2, mode_text(q->mode));
+    bind_text(st, 3, q->starting_after);
+    bind_text(st, 4, q->ending_before);
+    bind_text(st, 5, q->type);
+    bind_text(st, 6, q->order_id);
+    sqlite3_bind_int(st, 7, q->limit + 1);
+    rc = list_rows(c, st, q->limit, asc, sizeof(struct event_row), event_from_void,
+                   event_free_void, &out, n, has_more);
+    *rows = out;
+done:
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+idem_get_on(struct conn *c, const char *org_id, enum key_mode mode, const char *key,
+            struct idem_row *out)
+{
+    sqlite3_stmt *st = stmt(c, ST_IDEM_GET);
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, org_id);
+    bind_text(st, 2, mode_text(mode));
+    bind_text(st, 3, key);
+    sqlite3_bind_int64(st, 4, clock_now_ms() - LIMIT_IDEM_TTL_MS);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        return idem_from_stmt(st, out) == 0 ? STORE_OK : STORE_FAIL;
+    return r == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c->db, r, "idem get");
+}
+
+static enum store_rc
+s_idem_get(struct store *base, const char *org_id, enum key_mode mode, const char *key,
+           struct idem_row *out)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = reader_get(s);
+    enum store_rc rc = idem_get_on(c, org_id, mode, key, out);
+
+    reader_put(s, c);
+    return rc;
+}
+
+/* ---- writes (committer thread only) ---- */
+
+static enum store_rc
+exec_step(struct conn *c, sqlite3_stmt *st, const char *what)
+{
+    int r = sqlite3_step(st);
+
+    return r == SQLITE_DONE || r == SQLITE_ROW ? STORE_OK : map_rc(c->db, r, what);
+}
+
+static enum store_rc
+exec_sql(struct conn *c, const char *sql)
+{
+    int r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+
+    return map_rc(c->db, r, sql);
+}
+
+static enum store_rc
+idem_insert(struct conn *c, struct store_write *w)
+{
+    struct idem_row *i = w->idem;
+    sqlite3_stmt *st;
+    enum store_rc rc;
+
+    if (i == NULL || i->body == NULL)
+        return STORE_OK;
+    st = stmt(c, ST_IDEM_EXPIRE_ONE);
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, i->org_id);
+    bind_text(st, 2, mode_text(i->mode));
+    bind_text(st, 3, i->key);
+    sqlite3_bind_int64(st, 4, clock_now_ms() - LIMIT_IDEM_TTL_MS);
+    rc = exec_step(c, st, "idem expire");
+    if (rc != STORE_OK)
+        return rc;
+    st = stmt(c, ST_IDEM_INSERT);
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, i->org_id);
+    bind_text(st, 2, mode_text(i->mode));
+    bind_text(st, 3, i->key);
+    bind_text(st, 4, i->endpoint);
+    sqlite3_bind_blob(st, 5, i->fingerprint, CRYPTO_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, i->status);
+    bind_text(st, 7, i->headers ? i->headers : "{}");
+    bind_text(st, 8, i->body);
+    sqlite3_bind_int64(st, 9, i->created_ms);
+    rc = exec_step(c, st, "idem insert");
+    if (rc == STORE_CONFLICT) {
+        w->conflict = SC_IDEMPOTENCY;
+        if (idem_get_on(c, i->org_id, i->mode, i->key, &w->existing) != STORE_OK)
+            w->conflict = SC_OTHER;
+    }
+    return rc;
+}
+
+static enum store_rc
+event_insert(struct conn *c, const struct event_row *e)
+{
+    sqlite3_stmt *st;
+
+    if (e == NULL || e->type[0] == '\0')
+        return STORE_OK;
+    st = stmt(c, ST_EVENT_INSERT);
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, e->org_id);
+    bind_text(st, 2, mode_text(e->mode));
+    bind_text(st, 3, e->id);
+    bind_text(st, 4, e->type);
+    bind_text(st, 5, e->order_id);
+    sqlite3_bind_int64(st, 6, e->created_ms);
+    bind_text(st, 7, e->request_id);
+    bind_text(st, 8, e->data);
+    return exec_step(c, st, "event insert");
+}
+
+/* After a constraint failure on insert: which one? */
+static void
+order_conflict(struct conn *c, struct store_write *w)
+{
+    const struct order_row *o = w->order;
+    sqlite3_stmt *st;
+
+    w->conflict = SC_OTHER;
+    if (o->external_id != NULL && (st = stmt(c, ST_ORDER_BY_EXTERNAL)) != NULL) {
+        bind_text(st, 1, o->org_id);
+        bind_text(st, 2, mode_text(o->mode));
+        bind_text(st, 3, o->dialect);
+        bind_text(st, 4, o->external_id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            w->conflict = SC_EXTERNAL_ID;
+            col_copy(st, 0, w->conflict_id, sizeof w->conflict_id);
+            return;
+        }
+    }
+    if ((st = stmt(c, ST_ORDER_BY_SHORT)) != NULL) {
+        bind_text(st, 1, o->org_id);
+        bind_text(st, 2, o->short_id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            w->conflict = SC_SHORT_ID;
+    }
+}
+
+static enum store_rc
+apply_order_insert(struct conn *c, struct store_write *w)
+{
+    const struct order_row *o = w->order;
+    sqlite3_stmt *st;
+    enum store_rc rc = idem_insert(c, w);
+
+    if (rc != STORE_OK)
+        return rc;
+    st = stmt(c, ST_ORDER_INSERT);
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, o->org_id);
+    bind_text(st, 2, mode_text(o->mode));
+    bind_text(st, 3, o->id);
+    bind_text(st, 4, o->short_id);
+    bind_text(st, 5, o->dialect);
+    bind_text(st, 6, o->external_id);
+    bind_text(st, 7, o->status);
+    bind_text(st, 8, o->currency);
+    sqlite3_bind_int64(st, 9, o->total_amount);
+    bind_text(st, 10, o->customer_email);
+    sqlite3_bind_int64(st, 11, o->version);
+    sqlite3_bind_int64(st, 12, o->created_ms);
+    sqlite3_bind_int64(st, 13, o->updated_ms);
+    sqlite3_bind_text(st, 14, o->body, (int)o->body_len, SQLITE_STATIC);
+    rc = exec_step(c, st, "order insert");
+    if (rc == STORE_CONFLICT) {
+        order_conflict(c, w);
+        return rc;
+    }
+    if (rc != STORE_OK)
+        return rc;
+    return event_insert(c, w->event);
+}
+
+static enum store_rc
+apply_order_mutate(struct conn *c, struct store_write *w)
+{
+    struct order_row cur, next;
+    sqlite3_stmt *st;
+    enum store_rc rc;
+
+    memset(&next, 0, sizeof next);
+    rc = order_get_on(c, w->org_id, w->mode, w->ref, &cur);
+    if (rc != STORE_OK)
+        return rc;
+    if (w->idem != NULL && w->idem->key != NULL &&
+        idem_get_on(c, w->idem->org_id, w->idem->mode, w->idem->key, &w->existing) ==
+            STORE_OK) {
+        w->conflict = SC_IDEMPOTENCY;
+        rc = STORE_CONFLICT;
+        goto out;
+    }
+    if (order_row_copy(&next, &cur) != 0) {
+        rc = STORE_FAIL;
+        goto out;
+    }
+    w->mutate_result = w->mutate(w->mutate_arg, &cur, &next);
+    if (w->mutate_result == STORE_MUTATE_ABORT)
+        goto out;
+    if (w->mutate_result == STORE_MUTATE_WRITE) {
+        st = stmt(c, ST_ORDER_UPDATE);
+        if (st == NULL) {
+            rc = STORE_FAIL;
+            goto out;
+        }
+        bind_text(st, 1, cur.org_id);
+        bind_text(st, 2, mode_text(cur.mode));
+        bind_text(st, 3, cur.id);
+        bind_text(st, 4, next.status);
+        bind_text(st, 5, next.customer_email);
+        sqlite3_bind_int64(st, 6, next.version);
+        sqlite3_bind_int64(st, 7, next.updated_ms);
+        bind_text(st, 8, next.body);
+        sqlite3_bind_int64(st, 9, cur.version);
+        rc = exec_step(c, st, "order update");
+        if (rc == STORE_OK && sqlite3_changes(c->db) != 1)
+            rc = STORE_FAIL;
+        if (rc == STORE_OK)
+            rc = event_insert(c, w->event);
+    }
+    if (rc == STORE_OK)
+        rc = idem_insert(c, w);
+out:
+    order_row_free(&cur);
+    order_row_free(&next);
+    return rc;
+}
+
+static enum store_rc
+apply_org_insert(struct conn *c, struct store_write *w)
+{
+    sqlite3_stmt *st = stmt(c, ST_ORG_INSERT);
+    enum store_rc rc;
+
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, w->org->id);
+    bind_text(st, 2, w->org->uuid);
+    bind_text(st, 3, w->org->name);
+    bind_text(st, 4, w->org->settings ? w->org->settings : "{}");
+    sqlite3_bind_int64(st, 5, w->org->created_ms);
+    rc = exec_step(c, st, "org insert");
+    for (int i = 0; rc == STORE_OK && i < w->n_keys; i++) {
+        const struct key_rec *k = &w->keys[i];
+        st = stmt(c, ST_KEY_INSERT);
+        if (st == NULL)
+            return STORE_FAIL;
+        sqlite3_bind_blob(st, 1, k->hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
+        bind_text(st, 2, w->org->id);
+        bind_text(st, 3, mode_text(k->mode));
+        bind_text(st, 4, k->kind == KEY_SECRET ? "secret" : "publishable");
+        bind_text(st, 5, k->display);
+        if (k->sealed != NULL)
+            sqlite3_bind_blob(st, 6, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, k->created_ms);
+        rc = exec_step(c, st, "key insert");
+    }
+    return rc;
+}
+
+static enum store_rc
+apply_org_settings(struct conn *c, struct store_write *w)
+{
+    sqlite3_stmt *st = stmt(c, ST_ORG_SETTINGS);
+    enum store_rc rc;
+
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, w->org->id);
+    bind_text(st, 2, w->org->settings);
+    rc = exec_step(c, st, "org settings");
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = STORE_NOT_FOUND;
+    return rc;
+}
+
+static enum store_rc
+apply(struct conn *c, struct store_write *w)
+{
+    switch (w->kind) {
+    case SW_ORDER_INSERT:
+        return apply_order_insert(c, w);
+    case SW_ORDER_MUTATE:
+        return apply_order_mutate(c, w);
+    case SW_ORG_INSERT:
+        return apply_org_insert(c, w);
+    case SW_ORG_SETTINGS:
+        return apply_org_settings(c, w);
+    }
+    return STORE_FAIL;
+}
+
+/* Runs one batch: one transaction, a savepoint per write, one COMMIT (one fsync). */
+static void
+run_batch(struct sqlite_store *s, struct store_write *batch)
+{
+    struct conn *c = &s->writer;
+    struct store_write *w;
+    enum store_rc rc;
+    sqlite3_stmt *st;
+    int64_t now = clock_now_ms();
+
+    rc = exec_sql(c, "BEGIN IMMEDIATE");
+    for (w = batch; w != NULL; w = w->next) {
+        w->conflict = SC_NONE;
+        w->mutate_result = STORE_MUTATE_NOOP;
+        if (rc != STORE_OK) {
+            w->rc = rc;
+            continue;
+        }
+        if (exec_sql(c, "SAVEPOINT w") != STORE_OK) {
+            w->rc = STORE_UNAVAILABLE;
+            continue;
+        }
+        w->rc = apply(c, w);
+        if (w->rc != STORE_OK || w->mutate_result == STORE_MUTATE_ABORT)
+            exec_sql(c, "ROLLBACK TO w");
+        exec_sql(c, "RELEASE w");
+    }
+    if (rc == STORE_OK && now - s->last_expire_ms > 60000 &&
+        (st = stmt(c, ST_IDEM_EXPIRE_ALL)) != NULL) {
+        sqlite3_bind_int64(st, 1, now - LIMIT_IDEM_TTL_MS);
+        exec_step(c, st, "idem expire all");
+        s->last_expire_ms = now;
+    }
+    if (rc == STORE_OK && exec_sql(c, "COMMIT") != STORE_OK) {
+        /* nothing of this batch is durable: nobody gets a 2xx */
+        exec_sql(c, "ROLLBACK");
+        for (w = batch; w != NULL; w = w->next)
+            if (w->rc == STORE_OK || w->rc == STORE_CONFLICT)
+                w->rc = STORE_UNAVAILABLE;
+    }
+    for (int i = 0; i < ST_COUNT; i++)
+        if (c->st[i] != NULL)
+            sqlite3_reset(c->st[i]);
+}
+
+static void *
+committer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    struct store_write *batch, *w, *next, *last;
+    int n;
+
+    for (;;) {
+        pthread_mutex_lock(&s->q_lock);
+        while (s->q_head == NULL && !s->stopping)
+            pthread_cond_wait(&s->q_cond, &s->q_lock);
+        if (s->q_head == NULL && s->stopping) {
+            pthread_mutex_unlock(&s->q_lock);
+            break;
+        }
+        batch = last = s->q_head;
+        for (n = 1; n < LIMIT_COMMIT_BATCH && last->next != NULL; n++)
+            last = last->next;
+        s->q_head = last->next;
+        if (s->q_head == NULL)
+            s->q_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->q_lock);
+
+        run_batch(s, batch);
+        for (w = batch; w != NULL; w = next) {
+            next = w->next; /* done may free or resubmit w */
+            w->next = NULL;
+            w->done(w);
+        }
+    }
+    return NULL;
+}
+
+static void
+s_submit(struct store *base, struct store_write *w)
+{
+    struct sqlite_store *s = S(base);
+
+    w->next = NULL;
+    w->rc = STORE_FAIL;
+    pthread_mutex_lock(&s->q_lock);
+    if (s->q_tail != NULL)
+        s->q_tail->next = w;
+    else
+        s->q_head = w;
+    s->q_tail = w;
+    pthread_cond_signal(&s->q_cond);
+    pthread_mutex_unlock(&s->q_lock);
+}
+
+static int
+s_migrate(struct store *base, char *err, size_t errlen)
+{
+    struct sqlite_store *s = S(base);
+    struct conn *c = &s->writer;
+    const int n = (int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]);
+    sqlite3_stmt *st = NULL;
+    int version = 0, rc = -1;
+    char *msg = NULL;
+
+    /* The committer is idle during migration: serve migrates before listening, and the
+     * CLI migrates before its first write. BEGIN IMMEDIATE serialises processes. */
+    if (sqlite3_exec(c->db,
+                     "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version "
+                     "(version INTEGER NOT NULL);",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(c->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version > n) {
+        snprintf(err, errlen, "database schema version %d is newer than this orderd (%d)",
+                 version, n);
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    for (int v = version + 1; v <= n; v++) {
+        char ins[80];
+        if (sqlite3_exec(c->db, sqlite_migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK)
+            goto out;
+        snprintf(ins, sizeof ins, "INSERT INTO schema_version VALUES (%d)", v);
+        if (sqlite3_exec(c->db, ins, NULL, NULL, &msg) != SQLITE_OK)
+            goto out;
+        log_info("store: migrated %s to schema version %d", s->path, v);
+    }
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0 && err[0] == '\0') {
+        snprintf(err, errlen, "migration of %s failed: %s", s->path,
+                 msg ? msg : sqlite3_errmsg(c->db));
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(msg);
+    return rc;
+}
+
+static void
+s_close(struct store *base)
+{
+    struct sqlite_store *s = S(base);
+
+    if (s->committer_started) {
+        pthread_mutex_lock(&s->q_lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->q_cond);
+        pthread_mutex_unlock(&s->q_lock);
+        pthread_join(s->committer, NULL);
+    }
+    for (int i = 0; i < LIMIT_READ_CONNS; i++)
+        conn_close(&s->readers[i]);
+    conn_close(&s->writer);
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_cond_destroy(&s->pool_cond);
+    pthread_mutex_destroy(&s->q_lock);
+    pthread_cond_destroy(&s->q_cond);
+    free(s->path);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .close = s_close,
+    .migrate = s_migrate,
+    .ping = s_ping,
+    .submit = s_submit,
+    .org_get = s_org_get,
+    .org_keys = s_org_keys,
+    .orgs_settings_each = s_orgs_settings_each,
+    .key_find = s_key_find,
+    .order_get = s_order_get,
+    .order_list = s_order_list,
+    .event_list = s_event_list,
+    .idem_get = s_idem_get,
+};
+
+struct store *
+store_sqlite_open(const char *path, char *err, size_t errlen)
+{
+    struct sqlite_store *s = calloc(1, sizeof *s);
+
+    err[0] = '\0';
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &sqlite_ops;
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_cond_init(&s->pool_cond, NULL);
+    pthread_mutex_init(&s->q_lock, NULL);
+    pthread_cond_init(&s->q_cond, NULL);
+    s->path = strdup(path);
+    if (s->path == NULL || conn_open(&s->writer, path, true, err, errlen) != 0)
+        goto fail;
+    for (int i = 0; i < LIMIT_READ_CONNS; i++)
+        if (conn_open(&s->readers[i], path, false, err, errlen) != 0)
+            goto fail;
+    if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the committer thread");
+        goto fail;
+    }
+    s->committer_started = true;
+    return &s->base;
+fail:
+    s_close(&s->base);
+    return NULL;
+}

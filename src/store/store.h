@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h -- the storage contract. Core talks to storage only through these calls; a
+ * backend (store/sqlite today, store/pg next) implements struct store_ops. The store
+ * knows rows and text, not wire formats: order bodies are opaque JSON text to it.
+ *
+ * Reads are synchronous and never wait behind the committer. Writes are submitted as
+ * struct store_write to the backend's single committer, which batches concurrent
+ * writes into one transaction (group commit) and calls w->done once that transaction
+ * is durable (or failed). Uniqueness (external ids, short ids, idempotency keys) is
+ * enforced by database constraints.
+ *
+ * Ownership: rows returned by reads are filled with malloc'd members the caller frees
+ * with the matching *_free function. Rows handed to a write stay owned by the caller
+ * and must live until w->done has run.
+ */
+#ifndef ORDERD_STORE_H
+#define ORDERD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/crypto.h"
+#include "core/ids.h"
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOT_FOUND = 1,
+    STORE_CONFLICT = 2,    /* a uniqueness constraint; see store_write.conflict */
+    STORE_UNAVAILABLE = 3, /* cannot read or commit now (disk full, I/O, database down) */
+    STORE_FAIL = 4,        /* a bug or corrupt data; logged */
+};
+
+struct org_rec {
+    char id[IDS_ORG_LEN];
+    char uuid[IDS_UUID_LEN];
+    char *name;     /* owned */
+    char *settings; /* owned, JSON object text */
+    int64_t created_ms;
+};
+
+struct key_rec {
+    uint8_t hash[CRYPTO_HASH_LEN]; /* SHA-256 of the whole key: the lookup handle */
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    enum key_kind kind;
+    char display[IDS_KEY_LEN]; /* pk: the key; sk: "sk_test_…" + last 4 */
+    uint8_t *sealed;           /* owned; the key sealed with the master key, or NULL */
+    size_t sealed_len;
+    int64_t created_ms;
+};
+
+struct order_row {
+    char id[IDS_UUID_LEN];
+    char short_id[IDS_SHORT_LEN];
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    char dialect[16];
+    char *external_id; /* owned or NULL */
+    char status[16];
+    char currency[4];
+    int64_t total_amount;
+    char *customer_email; /* owned or NULL, lower case */
+    int64_t version;
+    int64_t created_ms;
+    int64_t updated_ms;
+    char *body; /* owned: the order's JSON text as /v1 renders it */
+    size_t body_len;
+};
+
+struct event_row {
+    char id[IDS_EVENT_LEN];
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    char type[32]; /* empty: no event */
+    char order_id[IDS_UUID_LEN];
+    int64_t created_ms;
+    char request_id[IDS_REQUEST_LEN];
+    char *data; /* owned: the order body after the change */
+};
+
+struct idem_row {
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    char *key;         /* owned */
+    char endpoint[96]; /* "POST /v1/orders" */
+    uint8_t fingerprint[CRYPTO_HASH_LEN];
+    int status;
+    char *headers; /* owned: JSON object of response headers to replay */
+    char *body;    /* owned: response body; NULL means "store nothing" */
+    int64_t created_ms;
+};
+
+struct order_query {
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    const char *starting_after; /* order id or NULL */
+    const char *ending_before;  /* order id or NULL */
+    int limit;
+    const char *status, *external_id, *customer_email, *dialect; /* NULL = any */
+    bool has_created_gte, has_created_lte;
+    int64_t created_gte, created_lte;
+};
+
+struct event_query {
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    const char *starting_after, *ending_before; /* event ids or NULL */
+    int limit;
+    const char *type, *order_id; /* NULL = any */
+};
+
+enum store_write_kind { SW_ORDER_INSERT, SW_ORDER_MUTATE, SW_ORG_INSERT, SW_ORG_SETTINGS };
+enum store_conflict { SC_NONE, SC_EXTERNAL_ID, SC_SHORT_ID, SC_IDEMPOTENCY, SC_OTHER };
+enum store_mutate { STORE_MUTATE_WRITE, STORE_MUTATE_NOOP, STORE_MUTATE_ABORT };
+
+/* Runs inside the write transaction with the current row; fills next (a copy to
+ * change), and may fill w->event / w->idem. Returns enum store_mutate. */
+typedef enum store_mutate (*store_mutate_fn)(void *arg, const struct order_row *cur,
+                                             struct order_row *next);
+
+struct store_write {
+    enum store_write_kind kind;
+    /* SW_ORDER_INSERT: order (+ optional event, idem). SW_ORDER_MUTATE: org_id, mode,
+     * ref (id or short id), mutate; event/idem as filled by mutate. */
+    struct order_row *order;
+    struct event_row *event;
+    struct idem_row *idem;
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    const char *ref;
+    store_mutate_fn mutate;
+    void *mutate_arg;
+    enum store_mutate mutate_result;
+    /* SW_ORG_INSERT: org + keys. SW_ORG_SETTINGS: org->id and org->settings. */
+    struct org_rec *org;
+    struct key_rec *keys;
+    int n_keys;
+
+    /* results, set before done runs */
+    enum store_rc rc;
+    enum store_conflict conflict;
+    char conflict_id[IDS_UUID_LEN]; /* SC_EXTERNAL_ID: the existing order's id */
+    struct idem_row existing;       /* SC_IDEMPOTENCY: the stored record (owned by w) */
+
+    void (*done)(struct store_write *w); /* on the committer thread; may resubmit */
+    void *arg;
+    struct store_write *next; /* committer queue link */
+};
+
+struct store;
+
+struct store_ops {
+    void (*close)(struct store *s);
+    int (*migrate)(struct store *s, char *err, size_t errlen);
+    enum store_rc (*ping)(struct store *s);
+    void (*submit)(struct store *s, struct store_write *w);
+    enum store_rc (*org_get)(struct store *s, const char *id_or_uuid, struct org_rec *out);
+    enum store_rc (*org_keys)(struct store *s, const char *org_id, struct key_rec **keys,
+                              size_t *n);
+    enum store_rc (*orgs_settings_each)(struct store *s,
+                                        bool (*fn)(void *arg, const char *settings),
+                                        void *arg);
+    enum store_rc (*key_find)(struct store *s, const uint8_t hash[CRYPTO_HASH_LEN],
+                              struct key_rec *out);
+    enum store_rc (*order_get)(struct store *s, const char *org_id, enum key_mode mode,
+                               const char *ref, struct order_row *out);
+    enum store_rc (*order_list)(struct store *s, const struct order_query *q,
+                                struct order_row **rows, size_t *n, bool *has_more);
+    enum store_rc (*event_list)(struct store *s, const struct event_query *q,
+                                struct event_row **rows, size_t *n, bool *has_more);
+    enum store_rc (*idem_get)(struct store *s, const char *org_id, enum key_mode mode,
+                              const char *key, struct idem_row *out);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Opens the store named by url ("sqlite:PATH" or "postgres://…"). Returns NULL with a
+ * message in err. The committer thread starts here. */
+struct store *store_open(const char *url, char *err, size_t errlen);
+void store_close(struct store *s);
+/* Submits a write and waits for it (for the CLI); returns w->rc. */
+enum store_rc store_write_wait(struct store *s, struct store_write *w);
+
+static inline void
+store_submit(struct store *s, struct store_write *w)
+{
+    s->ops->submit(s, w);
+}
+
+void org_rec_free(struct org_rec *r);
+void key_rec_free(struct key_rec *r);
+void order_row_free(struct order_row *r);
+void order_rows_free(struct order_row *rows, size_t n);
+void event_row_free(struct event_row *r);
+void event_rows_free(struct event_row *rows, size_t n);
+void idem_row_free(struct idem_row *r);
+/* Deep copy of an order row (owned members duplicated); returns 0 or -1 on OOM. */
+int order_row_copy(struct order_row *dst, const struct order_row *src);
+
+#endif
