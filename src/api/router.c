@@ -71,12 +71,11 @@ api_dispatch(struct req *req)
         }
     }
     if (used > 0) {
-        problem_sendf(req, 405, "method_not_allowed", "%s is not allowed here; use %s",
-                      req->method, allow);
+        problem_sendf(req, 405, "method_not_allowed", "%s is not allowed here; use %s", req->method,
+                      allow);
         resp_header(&req->resp, "Allow", allow);
     } else {
-        problem_sendf(req, 404, "route_not_found", "no route for %s %s", req->method,
-                      req->path);
+        problem_sendf(req, 404, "route_not_found", "no route for %s %s", req->method, req->path);
     }
     return REQ_DONE;
 }

@@ -39,8 +39,7 @@ store_error(struct req *req, enum store_rc rc)
         problem_sendf(req, 503, "store_unavailable", "the order store is unavailable; retry");
         resp_header(&req->resp, "Retry-After", "1");
     } else {
-        problem_sendf(req, 500, "internal_error", "internal error; quote request id %s",
-                      req->id);
+        problem_sendf(req, 500, "internal_error", "internal error; quote request id %s", req->id);
     }
     return true;
 }
@@ -58,8 +57,7 @@ v1_auth(struct req *req, bool pk_ok)
     case AUTH_OK:
         break;
     case AUTH_MISSING:
-        problem_sendf(req, 401, "missing_api_key",
-                      "send your key as Authorization: Bearer sk_...");
+        problem_sendf(req, 401, "missing_api_key", "send your key as Authorization: Bearer sk_...");
         resp_header(&req->resp, "WWW-Authenticate", "Bearer");
         return false;
     case AUTH_INVALID:
@@ -117,8 +115,8 @@ v1_body(struct req *req, bool optional)
             problem_sendf(req, 400, "json_too_deep", "JSON nesting deeper than %d",
                           LIMIT_JSON_DEPTH);
         else
-            problem_sendf(req, 400, "invalid_json", "line %d, column %d: %s", err.line,
-                          err.column, err.text);
+            problem_sendf(req, 400, "invalid_json", "line %d, column %d: %s", err.line, err.column,
+                          err.text);
         return NULL;
     }
     if (jsonx_type(doc) != JX_OBJECT) {
@@ -195,14 +193,13 @@ v1_err(struct req *req, enum svc_err err, const struct svc_info *info, void *arg
     case SVC_VERSION_CONFLICT:
         snprintf(extra, sizeof extra, "{\"current_version\":%lld}",
                  (long long)info->current_version);
-        problem_send(req, 409, "version_conflict", "the order has a newer version", NULL,
-                     extra);
+        problem_send(req, 409, "version_conflict", "the order has a newer version", NULL, extra);
         break;
     case SVC_PRECONDITION:
         snprintf(extra, sizeof extra, "{\"current_version\":%lld}",
                  (long long)info->current_version);
-        problem_send(req, 412, "precondition_failed", "If-Match does not match the ETag",
-                     NULL, extra);
+        problem_send(req, 412, "precondition_failed", "If-Match does not match the ETag", NULL,
+                     extra);
         break;
     case SVC_UNAVAILABLE:
         store_error(req, STORE_UNAVAILABLE);
@@ -294,8 +291,8 @@ bad_query(struct req *req, const char *name, const char *code, const char *msg)
 
 /* Common list parameters. Returns false after answering. */
 static bool
-list_params(struct req *req, const char *const *allowed, bool (*id_ok)(const char *),
-            int *limit, const char **after, const char **before)
+list_params(struct req *req, const char *const *allowed, bool (*id_ok)(const char *), int *limit,
+            const char **after, const char **before)
 {
     struct query_check qc = {allowed, NULL};
     const char *l = req_query(req, "limit");
@@ -368,10 +365,9 @@ list_send(struct req *req, struct buf *b)
 static enum req_result
 h_list(struct req *req)
 {
-    static const char *const allowed[] = {"limit",          "starting_after", "ending_before",
-                                          "status",         "external_id",    "customer_email",
-                                          "created_gte",    "created_lte",    "dialect",
-                                          NULL};
+    static const char *const allowed[] = {
+        "limit",          "starting_after", "ending_before", "status",  "external_id",
+        "customer_email", "created_gte",    "created_lte",   "dialect", NULL};
     struct order_query q;
     struct order_row *rows = NULL;
     size_t n = 0;
@@ -425,6 +421,8 @@ if_match(struct req *req)
 
     if (h == NULL)
         return 0;
+    if (strlen(h) > 24) /* "W/" + quotes + 19 digits */
+        return -1;
     if (strncmp(h, "W/", 2) == 0)
         h += 2;
     if (*h == '"')
@@ -482,11 +480,15 @@ h_cancel(struct req *req)
         if (strcmp(jsonx_iter_key(it), allowed[0]) != 0)
             problems_add(&p, jsonx_iter_key(it), "unknown_field", "unknown field");
     reason = jsonx_get(doc, "reason");
-    if (reason != NULL && jsonx_type(reason) != JX_NULL &&
-        (jsonx_type(reason) != JX_STRING || validate_utf8_len(jsonx_str(reason)) > LIMIT_STR_TEXT ||
-         !validate_text(jsonx_str(reason), jsonx_strlen(reason), true)))
-        problems_add(&p, "reason", "invalid_value", "must be a string of at most %d characters",
-                     LIMIT_STR_TEXT);
+    if (reason != NULL && jsonx_type(reason) != JX_NULL && jsonx_type(reason) != JX_STRING)
+        problems_add(&p, "reason", "invalid_type", "must be a string, not %s",
+                     jsonx_type_name(reason));
+    else if (reason != NULL && jsonx_type(reason) == JX_STRING &&
+             validate_utf8_len(jsonx_str(reason)) > LIMIT_STR_TEXT)
+        problems_add(&p, "reason", "too_long", "must be at most %d characters", LIMIT_STR_TEXT);
+    else if (reason != NULL && jsonx_type(reason) == JX_STRING &&
+             !validate_text(jsonx_str(reason), jsonx_strlen(reason), true))
+        problems_add(&p, "reason", "invalid_value", "must not contain control characters");
     if (p.n > 0 || !order_ref_ok(req->param[0])) {
         if (p.n > 0)
             validation_failed(req, &p);
@@ -496,8 +498,8 @@ h_cancel(struct req *req)
         return REQ_DONE;
     }
     change.kind = SVC_CANCEL;
-    change.reason = reason != NULL && jsonx_type(reason) == JX_STRING ? strdup(jsonx_str(reason))
-                                                                     : NULL;
+    change.reason =
+        reason != NULL && jsonx_type(reason) == JX_STRING ? strdup(jsonx_str(reason)) : NULL;
     jsonx_free(doc);
     return svc_order_change(req, req->param[0], &change, &v1_hooks);
 }
@@ -605,8 +607,8 @@ api_v1_preflight(struct req *req)
         problem_sendf(req, 403, "origin_not_allowed", "a preflight needs a valid Origin");
         return REQ_DONE;
     }
-    if (store_error(req, req->app->store->ops->orgs_settings_each(req->app->store,
-                                                                   origin_scan_one, &scan)))
+    if (store_error(
+            req, req->app->store->ops->orgs_settings_each(req->app->store, origin_scan_one, &scan)))
         return REQ_DONE;
     if (!scan.allowed) {
         problem_sendf(req, 403, "origin_not_allowed", "this Origin is not in allowed_origins");
@@ -623,14 +625,9 @@ api_v1_preflight(struct req *req)
 }
 
 const struct api_route api_v1_routes[] = {
-    {"GET", "/healthz", h_healthz},
-    {"GET", "/readyz", h_readyz},
-    {"GET", "/v1/openapi.json", h_openapi},
-    {"POST", "/v1/orders", h_create},
-    {"GET", "/v1/orders", h_list},
-    {"GET", "/v1/orders/{}", h_get},
-    {"PATCH", "/v1/orders/{}", h_patch},
-    {"POST", "/v1/orders/{}/cancel", h_cancel},
-    {"GET", "/v1/events", h_events},
-    {NULL, NULL, NULL},
+    {"GET", "/healthz", h_healthz},         {"GET", "/readyz", h_readyz},
+    {"GET", "/v1/openapi.json", h_openapi}, {"POST", "/v1/orders", h_create},
+    {"GET", "/v1/orders", h_list},          {"GET", "/v1/orders/{}", h_get},
+    {"PATCH", "/v1/orders/{}", h_patch},    {"POST", "/v1/orders/{}/cancel", h_cancel},
+    {"GET", "/v1/events", h_events},        {NULL, NULL, NULL},
 };

@@ -55,8 +55,7 @@ crypto_equal(const void *a, const void *b, size_t len)
 }
 
 void
-crypto_seal(const uint8_t master[CRYPTO_MASTER_LEN], const void *plain, size_t len,
-            uint8_t *out)
+crypto_seal(const uint8_t master[CRYPTO_MASTER_LEN], const void *plain, size_t len, uint8_t *out)
 {
     randombytes_buf(out, crypto_secretbox_NONCEBYTES);
     crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, plain, len, out, master);

@@ -30,13 +30,12 @@ void crypto_seal(const uint8_t master[CRYPTO_MASTER_LEN], const void *plain, siz
                  uint8_t *out);
 /* Opens a sealed blob of sealed_len bytes into out (sealed_len - CRYPTO_SEAL_EXTRA
  * bytes). Returns 0, or -1 when the blob was not sealed with this key. */
-int crypto_open(const uint8_t master[CRYPTO_MASTER_LEN], const uint8_t *sealed,
-                size_t sealed_len, void *out);
+int crypto_open(const uint8_t master[CRYPTO_MASTER_LEN], const uint8_t *sealed, size_t sealed_len,
+                void *out);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void crypto_hex(const uint8_t *in, size_t len, char *out);
 /* Loads the master key file, creating it (0600) when absent. Refuses a file readable or
  * writable by group or others. Returns 0, or -1 with a message in err. */
-int crypto_master_load(const char *path, uint8_t out[CRYPTO_MASTER_LEN], char *err,
-                       size_t errlen);
+int crypto_master_load(const char *path, uint8_t out[CRYPTO_MASTER_LEN], char *err, size_t errlen);
 
 #endif

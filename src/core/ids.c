@@ -121,8 +121,8 @@ ids_key(enum key_kind kind, enum key_mode mode, char out[IDS_KEY_LEN])
     char rnd[33];
 
     random_chars(b62, 62, rnd, 32);
-    snprintf(out, IDS_KEY_LEN, "%s_%s_%s", kind == KEY_SECRET ? "sk" : "pk",
-             ids_mode_name(mode), rnd);
+    snprintf(out, IDS_KEY_LEN, "%s_%s_%s", kind == KEY_SECRET ? "sk" : "pk", ids_mode_name(mode),
+             rnd);
 }
 
 int
@@ -169,6 +169,5 @@ ids_is_short(const char *s)
 bool
 ids_is_event(const char *s)
 {
-    return strlen(s) == 36 && strncmp(s, "evt_", 4) == 0 &&
-           strspn(s + 4, "0123456789abcdef") == 32;
+    return strlen(s) == 36 && strncmp(s, "evt_", 4) == 0 && strspn(s + 4, "0123456789abcdef") == 32;
 }

@@ -25,12 +25,14 @@ too_deep(const json_t *v, int depth, int max)
     if (depth > max)
         return true;
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, child) {
+        json_object_foreach((json_t *)v, key, child)
+        {
             if (too_deep(child, depth + 1, max))
                 return true;
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, child) {
+        json_array_foreach(v, i, child)
+        {
             if (too_deep(child, depth + 1, max))
                 return true;
         }
@@ -45,10 +47,10 @@ jsonx_parse(const char *buf, size_t len, int max_depth, struct jsonx_error *err)
     json_t *v;
 
     memset(err, 0, sizeof *err);
-    v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (v == NULL) {
-        err->code = json_error_code(&je) == json_error_stack_overflow ? JX_ERR_DEPTH
-                                                                       : JX_ERR_SYNTAX;
+        err->code =
+            json_error_code(&je) == json_error_stack_overflow ? JX_ERR_DEPTH : JX_ERR_SYNTAX;
         err->line = je.line;
         err->column = je.column;
         snprintf(err->text, sizeof err->text, "%s", je.text);
@@ -100,7 +102,7 @@ jsonx_type(const struct jsonx *v)
 const char *
 jsonx_type_name(const struct jsonx *v)
 {
-    static const char *names[] = {"object", "array", "string", "integer",
+    static const char *names[] = {"object", "array",   "string", "integer",
                                   "number", "boolean", "null"};
 
     return names[jsonx_type(v)];

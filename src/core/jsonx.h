@@ -29,7 +29,7 @@ struct jsonx_error {
     char text[160];
 };
 
-/* Strict parse of one JSON object or array: invalid UTF-8, NUL (raw or \u0000),
+/* Strict parse of one JSON value (callers check its type): invalid UTF-8, NUL (raw or \u0000),
  * duplicate keys, out-of-range numbers and nesting beyond max_depth are errors.
  * Returns new, or NULL with err filled in. */
 struct jsonx *jsonx_parse(const char *buf, size_t len, int max_depth, struct jsonx_error *err);
@@ -37,11 +37,11 @@ void jsonx_free(struct jsonx *v);
 struct jsonx *jsonx_ref(struct jsonx *v); /* new reference to the same value */
 
 enum jsonx_type jsonx_type(const struct jsonx *v);
-const char *jsonx_type_name(const struct jsonx *v); /* "string", "integer", ... */
+const char *jsonx_type_name(const struct jsonx *v);                /* "string", "integer", ... */
 struct jsonx *jsonx_get(const struct jsonx *obj, const char *key); /* borrowed or NULL */
-size_t jsonx_size(const struct jsonx *v);                         /* object or array */
-struct jsonx *jsonx_at(const struct jsonx *arr, size_t i);        /* borrowed or NULL */
-const char *jsonx_str(const struct jsonx *v);                     /* borrowed or NULL */
+size_t jsonx_size(const struct jsonx *v);                          /* object or array */
+struct jsonx *jsonx_at(const struct jsonx *arr, size_t i);         /* borrowed or NULL */
+const char *jsonx_str(const struct jsonx *v);                      /* borrowed or NULL */
 size_t jsonx_strlen(const struct jsonx *v);
 int64_t jsonx_int(const struct jsonx *v);
 double jsonx_real(const struct jsonx *v); /* integers too */
@@ -53,13 +53,13 @@ void *jsonx_next(const struct jsonx *obj, void *it);
 const char *jsonx_iter_key(void *it);
 struct jsonx *jsonx_iter_value(void *it); /* borrowed */
 
-struct jsonx *jsonx_object(void); /* new */
-struct jsonx *jsonx_array(void);  /* new */
-struct jsonx *jsonx_string(const char *s); /* new; NULL s -> null */
-struct jsonx *jsonx_integer(int64_t i);    /* new */
-struct jsonx *jsonx_real_new(double d);    /* new */
-struct jsonx *jsonx_null(void);            /* new */
-struct jsonx *jsonx_copy(const struct jsonx *v); /* new deep copy */
+struct jsonx *jsonx_object(void);                                        /* new */
+struct jsonx *jsonx_array(void);                                         /* new */
+struct jsonx *jsonx_string(const char *s);                               /* new; NULL s -> null */
+struct jsonx *jsonx_integer(int64_t i);                                  /* new */
+struct jsonx *jsonx_real_new(double d);                                  /* new */
+struct jsonx *jsonx_null(void);                                          /* new */
+struct jsonx *jsonx_copy(const struct jsonx *v);                         /* new deep copy */
 void jsonx_set(struct jsonx *obj, const char *key, struct jsonx *value); /* takes value */
 void jsonx_set_str(struct jsonx *obj, const char *key, const char *s);   /* NULL -> null */
 void jsonx_set_int(struct jsonx *obj, const char *key, int64_t i);

@@ -46,8 +46,7 @@ money_format(int64_t minor, int exp, char *out)
     n = (int)strlen(frac);
     while (n > 0 && frac[n - 1] == '0')
         frac[--n] = '\0';
-    snprintf(out, MONEY_TEXT_LEN, "%s%llu.%s", minor < 0 ? "-" : "", (unsigned long long)ip,
-             frac);
+    snprintf(out, MONEY_TEXT_LEN, "%s%llu.%s", minor < 0 ? "-" : "", (unsigned long long)ip, frac);
 }
 
 double

@@ -110,8 +110,8 @@ v_string(struct problems *p, const struct jsonx *obj, const char *key, const cha
 
 /* Integer member in [min, max]; absent -> def (or an error when required). */
 static bool
-v_int(struct problems *p, const struct jsonx *obj, const char *key, const char *base,
-      bool required, int64_t min, int64_t max, int64_t def, int64_t *out)
+v_int(struct problems *p, const struct jsonx *obj, const char *key, const char *base, bool required,
+      int64_t min, int64_t max, int64_t def, int64_t *out)
 {
     const struct jsonx *v = jsonx_get(obj, key);
     char path[96];
@@ -181,8 +181,8 @@ v_metadata(struct problems *p, const struct jsonx *obj, const char *key, const c
         snprintf(kpath, sizeof kpath, "%s.%s", path, k);
         if (kl == 0 || kl > LIMIT_META_KEY_LEN || strpbrk(k, "[]") != NULL ||
             !validate_text(k, strlen(k), false)) {
-            problems_add(p, kpath, "invalid_value",
-                         "keys are 1 to %d characters without [ or ]", LIMIT_META_KEY_LEN);
+            problems_add(p, kpath, "invalid_value", "keys are 1 to %d characters without [ or ]",
+                         LIMIT_META_KEY_LEN);
             continue;
         }
         if (jsonx_type(v) != JX_STRING) {
@@ -208,9 +208,9 @@ static struct jsonx *
 v_address(struct problems *p, const struct jsonx *obj, const char *key, const char *base,
           bool with_name)
 {
-    static const char *const allowed_named[] = {"name", "line1", "line2", "city", "postal_code",
+    static const char *const allowed_named[] = {"name",  "line1",   "line2", "city", "postal_code",
                                                 "state", "country", "phone", NULL};
-    static const char *const allowed_plain[] = {"line1", "line2", "city", "postal_code",
+    static const char *const allowed_plain[] = {"line1", "line2",   "city", "postal_code",
                                                 "state", "country", NULL};
     const struct jsonx *a = v_object(p, obj, key, base, false);
     struct jsonx *out;
@@ -229,18 +229,17 @@ v_address(struct problems *p, const struct jsonx *obj, const char *key, const ch
     jsonx_set(out, "postal_code",
               v_string(p, a, "postal_code", path, false, 0, LIMIT_POSTAL_LEN, 0));
     jsonx_set(out, "state", v_string(p, a, "state", path, false, 0, LIMIT_STR_NAME, 0));
-    jsonx_set(out, "country", v_string(p, a, "country", path, true, 2, 2, SF_COUNTRY));
+    jsonx_set(out, "country", v_string(p, a, "country", path, true, 1, LIMIT_STR_NAME, SF_COUNTRY));
     if (with_name)
-        jsonx_set(out, "phone", v_string(p, a, "phone", path, false, 0, 16, SF_PHONE));
+        jsonx_set(out, "phone", v_string(p, a, "phone", path, false, 0, LIMIT_STR_NAME, SF_PHONE));
     return out;
 }
 
 static struct jsonx *
 v_customer(struct problems *p, const struct jsonx *obj, const char *base)
 {
-    static const char *const allowed[] = {"id",       "first_name", "last_name", "email",
-                                          "phone",    "birthday",   "gender",    "address",
-                                          NULL};
+    static const char *const allowed[] = {"id",       "first_name", "last_name", "email", "phone",
+                                          "birthday", "gender",     "address",   NULL};
     const struct jsonx *c = v_object(p, obj, "customer", base, false);
     struct jsonx *out;
     char path[96];
@@ -254,8 +253,8 @@ v_customer(struct problems *p, const struct jsonx *obj, const char *base)
     jsonx_set(out, "first_name", v_string(p, c, "first_name", path, false, 0, LIMIT_STR_NAME, 0));
     jsonx_set(out, "last_name", v_string(p, c, "last_name", path, false, 0, LIMIT_STR_NAME, 0));
     jsonx_set(out, "email", v_string(p, c, "email", path, false, 0, LIMIT_EMAIL_LEN, SF_EMAIL));
-    jsonx_set(out, "phone", v_string(p, c, "phone", path, false, 0, 16, SF_PHONE));
-    jsonx_set(out, "birthday", v_string(p, c, "birthday", path, false, 0, 10, SF_PAST));
+    jsonx_set(out, "phone", v_string(p, c, "phone", path, false, 0, LIMIT_STR_NAME, SF_PHONE));
+    jsonx_set(out, "birthday", v_string(p, c, "birthday", path, false, 0, LIMIT_STR_NAME, SF_PAST));
     jsonx_set(out, "gender", v_string(p, c, "gender", path, false, 0, LIMIT_GENDER_LEN, 0));
     jsonx_set(out, "address", v_address(p, c, "address", path, false));
     return out;
@@ -264,9 +263,9 @@ v_customer(struct problems *p, const struct jsonx *obj, const char *base)
 static struct jsonx *
 v_line_items(struct problems *p, const struct jsonx *in, int64_t *subtotal)
 {
-    static const char *const allowed[] = {"external_id", "name",     "sku",      "ean13",
+    static const char *const allowed[] = {"external_id", "name",       "sku",    "ean13",
                                           "quantity",    "unit_price", "brand",  "category",
-                                          "supplier",    "image_url", "custom",  NULL};
+                                          "supplier",    "image_url",  "custom", NULL};
     const struct jsonx *items = jsonx_get(in, "line_items");
     struct jsonx *out = jsonx_array();
     char path[96];
@@ -284,8 +283,8 @@ v_line_items(struct problems *p, const struct jsonx *in, int64_t *subtotal)
     }
     n = jsonx_size(items);
     if (n == 0 || n > LIMIT_LINE_ITEMS) {
-        problems_add(p, "line_items", n == 0 ? "too_short" : "too_many",
-                     "must have 1 to %d items", LIMIT_LINE_ITEMS);
+        problems_add(p, "line_items", n == 0 ? "too_short" : "too_many", "must have 1 to %d items",
+                     LIMIT_LINE_ITEMS);
         return out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -296,8 +295,7 @@ v_line_items(struct problems *p, const struct jsonx *in, int64_t *subtotal)
 
         snprintf(path, sizeof path, "line_items[%zu]", i);
         if (jsonx_type(li) != JX_OBJECT) {
-            problems_add(p, path, "invalid_type", "must be an object, not %s",
-                         jsonx_type_name(li));
+            problems_add(p, path, "invalid_type", "must be an object, not %s", jsonx_type_name(li));
             continue;
         }
         check_unknown(p, li, path, allowed);
@@ -306,7 +304,7 @@ v_line_items(struct problems *p, const struct jsonx *in, int64_t *subtotal)
                   v_string(p, li, "external_id", path, false, 0, LIMIT_STR_NAME, 0));
         jsonx_set(o, "name", v_string(p, li, "name", path, true, 1, LIMIT_STR_TEXT, 0));
         jsonx_set(o, "sku", v_string(p, li, "sku", path, false, 0, LIMIT_STR_NAME, 0));
-        jsonx_set(o, "ean13", v_string(p, li, "ean13", path, false, 0, 13, SF_EAN13));
+        jsonx_set(o, "ean13", v_string(p, li, "ean13", path, false, 0, LIMIT_STR_NAME, SF_EAN13));
         ok = v_int(p, li, "quantity", path, true, 1, LIMIT_QUANTITY_MAX, 0, &qty);
         ok &= v_int(p, li, "unit_price", path, true, 0, LIMIT_AMOUNT_MAX, 0, &price);
         /* both bounded: qty * price <= 10^19 may overflow int64; check */
@@ -344,10 +342,10 @@ order_validate_create(const struct jsonx *in, struct problems *p, struct jsonx *
                       struct order_row *row)
 {
     static const char *const allowed[] = {
-        "external_id", "currency", "status",          "customer",        "shipping_address",
-        "billing_address", "line_items", "shipping_amount", "discount_amount", "tax_amount",
-        "total_amount", "metadata", "platform",        "source",          "locale",
-        NULL};
+        "external_id",      "currency",        "status",       "customer",
+        "shipping_address", "billing_address", "line_items",   "shipping_amount",
+        "discount_amount",  "tax_amount",      "total_amount", "metadata",
+        "platform",         "source",          "locale",       NULL};
     struct jsonx *o = jsonx_object(), *v;
     int64_t subtotal, shipping, discount, tax, total, claimed;
     const struct jsonx *cur;
@@ -361,7 +359,10 @@ order_validate_create(const struct jsonx *in, struct problems *p, struct jsonx *
     cur = jsonx_get(in, "currency");
     if (cur == NULL || jsonx_type(cur) == JX_NULL) {
         problems_add(p, "currency", "required", "is required");
-    } else if (jsonx_type(cur) != JX_STRING || jsonx_strlen(cur) != 3) {
+    } else if (jsonx_type(cur) != JX_STRING) {
+        problems_add(p, "currency", "invalid_type", "must be a string, not %s",
+                     jsonx_type_name(cur));
+    } else if (jsonx_strlen(cur) != 3) {
         problems_add(p, "currency", "invalid_currency", "must be an ISO 4217 code");
     } else {
         for (int i = 0; i < 3; i++)
@@ -448,9 +449,9 @@ render(struct jsonx *canon, struct order_row *row)
     for (void *it = jsonx_iter(canon); it != NULL; it = jsonx_next(canon, it)) {
         const char *k = jsonx_iter_key(it);
         if (strcmp(k, "object") == 0 || strcmp(k, "id") == 0 || strcmp(k, "short_id") == 0 ||
-            strcmp(k, "livemode") == 0 || strcmp(k, "mode") == 0 ||
-            strcmp(k, "dialect") == 0 || strcmp(k, "version") == 0 ||
-            strcmp(k, "created_at") == 0 || strcmp(k, "updated_at") == 0)
+            strcmp(k, "livemode") == 0 || strcmp(k, "mode") == 0 || strcmp(k, "dialect") == 0 ||
+            strcmp(k, "version") == 0 || strcmp(k, "created_at") == 0 ||
+            strcmp(k, "updated_at") == 0)
             continue;
         jsonx_set(doc, k, jsonx_ref(jsonx_iter_value(it)));
     }
@@ -510,8 +511,8 @@ bool
 order_transition_ok(const char *from, const char *to)
 {
     static const char *const allowed[][2] = {
-        {"pending", "confirmed"},  {"pending", "canceled"},  {"confirmed", "fulfilled"},
-        {"confirmed", "canceled"}, {"canceled", "confirmed"}, {"pending", "fulfilled"},
+        {"pending", "confirmed"},  {"pending", "canceled"},   {"confirmed", "fulfilled"},
+        {"confirmed", "canceled"}, {"canceled", "confirmed"},
     };
 
     if (strcmp(from, to) == 0)
@@ -525,9 +526,9 @@ order_transition_ok(const char *from, const char *to)
 int
 order_validate_patch(const struct jsonx *patch, struct problems *p)
 {
-    static const char *const updatable[] = {"status",   "customer", "shipping_address",
-                                            "billing_address", "metadata", "platform",
-                                            "source",   "locale",   "version", NULL};
+    static const char *const updatable[] = {
+        "status",   "customer", "shipping_address", "billing_address", "metadata",
+        "platform", "source",   "locale",           "version",         NULL};
     const struct jsonx *v;
     struct jsonx *tmp;
     int n_before = p->n;
@@ -602,8 +603,8 @@ commit_doc(struct jsonx *doc, struct order_row *next, int64_t now_ms)
 }
 
 int
-order_apply_patch(const struct order_row *cur, const struct jsonx *patch,
-                  struct order_row *next, int64_t now_ms, const char **event_type)
+order_apply_patch(const struct order_row *cur, const struct jsonx *patch, struct order_row *next,
+                  int64_t now_ms, const char **event_type)
 {
     static const char *const replace[] = {"platform", "source", "locale", NULL};
     struct jsonx *doc = parse_body(cur), *orig = NULL, *nv;
@@ -637,7 +638,8 @@ order_apply_patch(const struct order_row *cur, const struct jsonx *patch,
     if (jsonx_get(patch, "customer") != NULL)
         jsonx_set(doc, "customer", v_customer(&scratch, patch, ""));
     if (jsonx_get(patch, "shipping_address") != NULL)
-        jsonx_set(doc, "shipping_address", v_address(&scratch, patch, "shipping_address", "", true));
+        jsonx_set(doc, "shipping_address",
+                  v_address(&scratch, patch, "shipping_address", "", true));
     if (jsonx_get(patch, "billing_address") != NULL)
         jsonx_set(doc, "billing_address", v_address(&scratch, patch, "billing_address", "", true));
     for (int i = 0; replace[i] != NULL; i++)

@@ -23,8 +23,8 @@ struct problems {
 };
 
 /* Records a field error; field is printf-style built by the caller. */
-void problems_add(struct problems *p, const char *field, const char *code, const char *fmt,
-                  ...) __attribute__((format(printf, 4, 5)));
+void problems_add(struct problems *p, const char *field, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Title for a stable code ("Validation failed"...). */
 const char *problem_title(const char *code);

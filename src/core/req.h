@@ -56,8 +56,8 @@ struct req {
     struct app *app;
     struct auth auth;
     struct resp resp;
-    const char *route; /* route pattern that matched, for logs */
-    char param[2][128]; /* path parameters captured by the router ("" when too long) */
+    const char *route;     /* route pattern that matched, for logs */
+    char param[2][128];    /* path parameters captured by the router ("" when too long) */
     char cors_origin[256]; /* set: the http layer adds CORS headers for this origin */
 
     /* provided by the http layer */

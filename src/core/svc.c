@@ -198,9 +198,10 @@ idem_begin(struct op *op, const char *endpoint)
     if (key == NULL)
         return 0;
     n = strlen(key);
-    if (n == 0 || n > LIMIT_IDEM_KEY_LEN || strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
-                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-                                                         "abcdefghijklmnopqrstuvwxyz{|}~") != n) {
+    if (n == 0 || n > LIMIT_IDEM_KEY_LEN ||
+        strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+                    "abcdefghijklmnopqrstuvwxyz{|}~") != n) {
         op->hooks.err(req, SVC_IDEM_BAD_KEY, &op->info, op->hooks.arg);
         return 1;
     }
@@ -336,8 +337,8 @@ op_new(struct req *req, const struct svc_hooks *hooks)
 }
 
 enum req_result
-svc_order_create(struct req *req, struct jsonx *canon, struct order_row *row,
-                 const char *dialect, const struct svc_hooks *hooks)
+svc_order_create(struct req *req, struct jsonx *canon, struct order_row *row, const char *dialect,
+                 const struct svc_hooks *hooks)
 {
     struct op *op = op_new(req, hooks);
     char endpoint[96];

@@ -10,6 +10,7 @@
 #include "core/country.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -186,8 +187,9 @@ origin_split(const char *s, const char **host, size_t *host_len, const char **po
     colon = strchr(*host, ':');
     *host_len = colon ? (size_t)(colon - *host) : strlen(*host);
     *port = colon ? colon + 1 : "";
-    if (colon != NULL && (strlen(*port) == 0 || strlen(*port) > 5 ||
-                          strspn(*port, "0123456789") != strlen(*port)))
+    if (colon != NULL &&
+        (strlen(*port) == 0 || strlen(*port) > 5 || strspn(*port, "0123456789") != strlen(*port) ||
+         strtol(*port, NULL, 10) < 1 || strtol(*port, NULL, 10) > 65535))
         return false;
     return *host_len > 0;
 }
@@ -214,8 +216,7 @@ validate_origin_match(const char *pattern, const char *origin)
     const char *ph, *pp, *oh, *op;
     size_t phl, psl, ohl, osl;
 
-    if (!origin_split(pattern, &ph, &phl, &pp, &psl) ||
-        !origin_split(origin, &oh, &ohl, &op, &osl))
+    if (!origin_split(pattern, &ph, &phl, &pp, &psl) || !origin_split(origin, &oh, &ohl, &op, &osl))
         return false;
     if (psl != osl || strncasecmp(pattern, origin, psl) != 0 || strcmp(pp, op) != 0)
         return false;

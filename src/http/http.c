@@ -23,12 +23,16 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <poll.h>
+#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +51,71 @@ struct hctx {
     struct buf body;
     bool too_large;
     atomic_int state;
+    int linger_fd; /* dup of the socket of a request refused before its body, or -1 */
 };
+
+static atomic_int lingering;
+
+/* Lingering close (as nginx does): a request refused before its body was read (413
+ * by Content-Length, 431) still has that body in flight. MHD answers, shuts down its
+ * write side and closes; closing with unread input makes the kernel send RST, which
+ * destroys the answer before the client reads it. A dup of the socket keeps it open
+ * while this thread drains the input for a bounded time and size, then closes. */
+static void *
+linger_main(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    int64_t deadline = clock_now_ms() + LIMIT_LINGER_MS, left;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    size_t total = 0;
+    char sink[16384];
+    ssize_t n;
+
+    /* the socket is non-blocking (shared with MHD): wait with poll */
+    while (total < LIMIT_LINGER_BYTES && (left = deadline - clock_now_ms()) > 0) {
+        if (poll(&pfd, 1, (int)left) <= 0)
+            break;
+        n = read(fd, sink, sizeof sink);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            break;
+        if (n > 0)
+            total += (size_t)n;
+    }
+    close(fd);
+    atomic_fetch_sub(&lingering, 1);
+    return NULL;
+}
+
+static void
+linger_start(int fd)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+
+    if (atomic_fetch_add(&lingering, 1) >= LIMIT_LINGER_THREADS) {
+        atomic_fetch_sub(&lingering, 1);
+        close(fd);
+        return;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, linger_main, (void *)(intptr_t)fd) != 0) {
+        atomic_fetch_sub(&lingering, 1);
+        close(fd);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* Before answering a request whose body will not be read. */
+static void
+linger_prepare(struct hctx *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+    if (ci != NULL && c->linger_fd < 0)
+        c->linger_fd = dup(ci->connect_fd);
+}
 
 static const char *
 get_header(struct req *req, const char *name)
@@ -114,8 +182,7 @@ access_log(struct hctx *c)
 
     if (!c->srv->app->access_log)
         return;
-    buf_printf(&b, "{\"request_id\":\"%s\",\"method\":\"%s\",\"path\":", c->req.id,
-               c->req.method);
+    buf_printf(&b, "{\"request_id\":\"%s\",\"method\":\"%s\",\"path\":", c->req.id, c->req.method);
     jsonx_quote(&b, c->req.path);
     buf_printf(&b, ",\"status\":%d,\"ms\":%lld}", c->req.resp.status,
                (long long)(clock_now_ms() - c->req.start_ms));
@@ -135,8 +202,7 @@ send_resp(struct hctx *c)
         api_http_problem(&c->req, 500, "internal_error", NULL);
     }
     mr = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
-                                         r->body ? MHD_RESPMEM_MUST_FREE
-                                                 : MHD_RESPMEM_PERSISTENT);
+                                         r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (mr == NULL)
         return MHD_NO;
     r->body = NULL; /* MHD owns it now */
@@ -170,8 +236,7 @@ sum_header(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 }
 
 static struct hctx *
-ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
-        const char *method)
+ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, const char *method)
 {
     struct hctx *c = calloc(1, sizeof *c);
 
@@ -190,14 +255,14 @@ ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url,
     c->req.suspend = do_suspend;
     c->req.resume = do_resume;
     c->req.http = c;
+    c->linger_fd = -1;
     atomic_init(&c->state, ST_NEW);
     return c;
 }
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-           const char *version, const char *upload_data, size_t *upload_data_size,
-           void **con_cls)
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct hctx *c = *con_cls;
@@ -216,11 +281,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         if (hdr_total > LIMIT_HEADERS_MAX) {
             api_http_problem(&c->req, 431, "headers_too_large",
                              "request headers are larger than 16 KiB");
+            linger_prepare(c);
             return send_resp(c);
         }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl != NULL && strtoull(cl, NULL, 10) > LIMIT_BODY_MAX) {
             api_http_problem(&c->req, 413, "body_too_large", "the body is larger than 1 MiB");
+            linger_prepare(c);
             return send_resp(c);
         }
         return MHD_YES;
@@ -271,6 +338,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (c == NULL)
         return;
+    if (c->linger_fd >= 0)
+        linger_start(c->linger_fd);
     resp_clear(&c->req.resp);
     buf_free(&c->body);
     free(c);
@@ -356,17 +425,16 @@ http_start(struct app *app, const char *listen, char *err, size_t errlen)
     s->app = app;
     atomic_init(&s->active, 0);
     raise_fd_limit();
-    s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)LIMIT_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)LIMIT_CONN_PER_IP,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_END);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_CONN_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)LIMIT_CONN_PER_IP,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (s->d == NULL) {
-        snprintf(err, errlen, "cannot listen on %s (address in use or not available?)",
-                 listen);
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available?)", listen);
         free(s);
         return NULL;
     }

@@ -160,8 +160,7 @@ struct store_ops {
     enum store_rc (*org_keys)(struct store *s, const char *org_id, struct key_rec **keys,
                               size_t *n);
     enum store_rc (*orgs_settings_each)(struct store *s,
-                                        bool (*fn)(void *arg, const char *settings),
-                                        void *arg);
+                                        bool (*fn)(void *arg, const char *settings), void *arg);
     enum store_rc (*key_find)(struct store *s, const uint8_t hash[CRYPTO_HASH_LEN],
                               struct key_rec *out);
     enum store_rc (*order_get)(struct store *s, const char *org_id, enum key_mode mode,

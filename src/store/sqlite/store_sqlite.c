@@ -23,18 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ORDER_COLS                                                                          \
-    "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "   \
+#define ORDER_COLS                                                                                 \
+    "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "           \
     "customer_email, version, created_ms, updated_ms, body"
 #define EVENT_COLS "org_id, mode, id, type, order_id, created_ms, request_id, data"
 #define IDEM_COLS  "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
-#define ORDER_FILTERS                                                                       \
-    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)" \
-    " AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR external_id = ?6)"                 \
-    " AND (?7 IS NULL OR customer_email = ?7) AND (?8 IS NULL OR created_ms >= ?8)"         \
+#define ORDER_FILTERS                                                                              \
+    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)"     \
+    " AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR external_id = ?6)"                        \
+    " AND (?7 IS NULL OR customer_email = ?7) AND (?8 IS NULL OR created_ms >= ?8)"                \
     " AND (?9 IS NULL OR created_ms <= ?9) AND (?10 IS NULL OR dialect = ?10)"
-#define EVENT_FILTERS                                                                       \
-    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)" \
+#define EVENT_FILTERS                                                                              \
+    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)"     \
     " AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR order_id = ?6)"
 
 enum stmt_id {
@@ -75,14 +75,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "expires_ms > ?2)",
     [ST_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE org_id = ?1 AND mode = ?2 AND "
                      "(id = ?3 OR short_id = ?3)",
-    [ST_ORDER_LIST_DESC] = "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS
-                           " ORDER BY id DESC LIMIT ?11",
-    [ST_ORDER_LIST_ASC] = "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS
-                          " ORDER BY id ASC LIMIT ?11",
-    [ST_EVENT_LIST_DESC] = "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS
-                           " ORDER BY id DESC LIMIT ?7",
-    [ST_EVENT_LIST_ASC] = "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS
-                          " ORDER BY id ASC LIMIT ?7",
+    [ST_ORDER_LIST_DESC] =
+        "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS " ORDER BY id DESC LIMIT ?11",
+    [ST_ORDER_LIST_ASC] =
+        "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS " ORDER BY id ASC LIMIT ?11",
+    [ST_EVENT_LIST_DESC] =
+        "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS " ORDER BY id DESC LIMIT ?7",
+    [ST_EVENT_LIST_ASC] =
+        "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS " ORDER BY id ASC LIMIT ?7",
     [ST_IDEM_GET] = "SELECT " IDEM_COLS " FROM idempotency WHERE org_id = ?1 AND mode = ?2 AND "
                     "key = ?3 AND created_ms >= ?4",
     [ST_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS
@@ -93,10 +93,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ORDER_BY_EXTERNAL] = "SELECT id FROM orders WHERE org_id = ?1 AND mode = ?2 AND "
                              "dialect = ?3 AND external_id = ?4",
     [ST_ORDER_BY_SHORT] = "SELECT id FROM orders WHERE org_id = ?1 AND short_id = ?2",
-    [ST_EVENT_INSERT] = "INSERT INTO events (" EVENT_COLS
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_IDEM_INSERT] = "INSERT INTO idempotency (" IDEM_COLS
-                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_EVENT_INSERT] =
+        "INSERT INTO events (" EVENT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_IDEM_INSERT] =
+        "INSERT INTO idempotency (" IDEM_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_IDEM_EXPIRE_ONE] = "DELETE FROM idempotency WHERE org_id = ?1 AND mode = ?2 AND "
                            "key = ?3 AND created_ms < ?4",
     [ST_IDEM_EXPIRE_ALL] = "DELETE FROM idempotency WHERE created_ms < ?1",
@@ -343,7 +343,7 @@ key_from_stmt(sqlite3_stmt *st, struct key_rec *r)
     col_copy(st, 1, r->org_id, sizeof r->org_id);
     r->mode = mode_parse(sqlite3_column_text(st, 2));
     r->kind = strcmp((const char *)sqlite3_column_text(st, 3), "secret") == 0 ? KEY_SECRET
-                                                                             : KEY_PUBLISHABLE;
+                                                                              : KEY_PUBLISHABLE;
     col_copy(st, 4, r->display, sizeof r->display);
     if (sealed != NULL && sealed_len > 0) {
         r->sealed = malloc((size_t)sealed_len);
@@ -589,8 +589,8 @@ event_free_void(void *r)
 }
 
 static enum store_rc
-s_order_list(struct store *base, const struct order_query *q, struct order_row **rows,
-             size_t *n, bool *has_more)
+s_order_list(struct store *base, const struct order_query *q, struct order_row **rows, size_t *n,
+             bool *has_more)
 {
     struct sqlite_store *s = S(base);
     struct conn *c = reader_get(s);
@@ -616,8 +616,8 @@ s_order_list(struct store *base, const struct order_query *q, struct order_row *
         sqlite3_bind_int64(st, 9, q->created_lte);
     bind_text(st, 10, q->dialect);
     sqlite3_bind_int(st, 11, q->limit + 1);
-    rc = list_rows(c, st, q->limit, asc, sizeof(struct order_row), order_from_void,
-                   order_free_void, &out, n, has_more);
+    rc = list_rows(c, st, q->limit, asc, sizeof(struct order_row), order_from_void, order_free_void,
+                   &out, n, has_more);
     *rows = out;
 done:
     reader_put(s, c);
@@ -625,8 +625,8 @@ done:
 }
 
 static enum store_rc
-s_event_list(struct store *base, const struct event_query *q, struct event_row **rows,
-             size_t *n, bool *has_more)
+s_event_list(struct store *base, const struct event_query *q, struct event_row **rows, size_t *n,
+             bool *has_more)
 {
     struct sqlite_store *s = S(base);
     struct conn *c = reader_get(s);
@@ -646,8 +646,8 @@ s_event_list(struct store *base, const struct event_query *q, struct event_row *
     bind_text(st, 5, q->type);
     bind_text(st, 6, q->order_id);
     sqlite3_bind_int(st, 7, q->limit + 1);
-    rc = list_rows(c, st, q->limit, asc, sizeof(struct event_row), event_from_void,
-                   event_free_void, &out, n, has_more);
+    rc = list_rows(c, st, q->limit, asc, sizeof(struct event_row), event_from_void, event_free_void,
+                   &out, n, has_more);
     *rows = out;
 done:
     reader_put(s, c);
@@ -840,8 +840,7 @@ apply_order_mutate(struct conn *c, struct store_write *w)
     if (rc != STORE_OK)
         return rc;
     if (w->idem != NULL && w->idem->key != NULL &&
-        idem_get_on(c, w->idem->org_id, w->idem->mode, w->idem->key, &w->existing) ==
-            STORE_OK) {
+        idem_get_on(c, w->idem->org_id, w->idem->mode, w->idem->key, &w->existing) == STORE_OK) {
         w->conflict = SC_IDEMPOTENCY;
         rc = STORE_CONFLICT;
         goto out;
@@ -1067,8 +1066,8 @@ s_migrate(struct store *base, char *err, size_t errlen)
     sqlite3_finalize(st);
     st = NULL;
     if (version > n) {
-        snprintf(err, errlen, "database schema version %d is newer than this orderd (%d)",
-                 version, n);
+        snprintf(err, errlen, "database schema version %d is newer than this orderd (%d)", version,
+                 n);
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }

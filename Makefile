@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: MIT
+# orderd: `make run` and `make test` do everything on a fresh Debian 12 machine (as root).
+# The build itself is Meson + Ninja; this file wraps it and installs what is missing.
+
+APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format \
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
+BUILD := build
+ASAN := build-asan
+
+.PHONY: all deps build build-asan run test unit api format format-check lint clean
+
+all: build
+
+# Installs the Debian packages that are missing (and node/npm when there is no node),
+# then the npm test tooling from package-lock.json.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root, or install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error; fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) >/dev/null
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false \
+	  -Dc_args=-fno-sanitize-recover=all -Dbuildtype=debug >/dev/null
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+
+# Starts the server on the embedded SQLite store with a demo org (created once).
+run: deps build
+	@tools/run-demo.sh
+
+# Every test: format and lint, unit tests and the black-box suite, each on the normal
+# build and on the ASan+UBSan build. Ends with one "N passed, N failed" line.
+test: deps build build-asan
+	@tools/test.sh $(BUILD) $(ASAN)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+lint:
+	@tools/lint.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test.sh -- `make test` after the builds: format and lint checks, the cmocka unit
+# tests and the black-box suite, on the normal and on the ASan+UBSan build. Prints one
+# closing line "tests: N passed, N failed" and exits non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build}
+asan=${2:-build-asan}
+pass=0
+fail=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+check() { # name, command...: one pass or one fail
+  local name=$1; shift
+  if "$@" >"$log/out" 2>&1; then pass=$((pass + 1)); echo "ok   $name"
+  else fail=$((fail + 1)); echo "FAIL $name"; tail -n 40 "$log/out"; fi
+}
+
+meson_suite() { # build dir
+  meson test -C "$1" --print-errorlogs >"$log/meson" 2>&1
+  local rc=$? ok f
+  ok=$(awk '/^Ok:/ {print $2}' "$log/meson"); f=$(awk '/^Fail:/ {print $2}' "$log/meson")
+  ok=${ok:-0}; f=${f:-0}
+  [ $rc != 0 ] && [ "$f" = 0 ] && f=1
+  pass=$((pass + ok)); fail=$((fail + f))
+  echo "unit ($1): $ok passed, $f failed"
+  [ "$f" = 0 ] || cat "$log/meson"
+}
+
+node_suite() { # label, binary
+  ORDERD_BIN="$PWD/$2" node --test --test-reporter=spec tests/api/ >"$log/node" 2>&1
+  local rc=$? ok f
+  ok=$(grep -E '^ℹ pass ' "$log/node" | awk '{print $3}'); f=$(grep -E '^ℹ fail ' "$log/node" | awk '{print $3}')
+  ok=${ok:-0}; f=${f:-0}
+  [ $rc != 0 ] && [ "$f" = 0 ] && f=1
+  [ "$ok" = 0 ] && f=$((f + 1)) # a suite that ran nothing has failed
+  pass=$((pass + ok)); fail=$((fail + f))
+  echo "black-box ($1): $ok passed, $f failed"
+  [ "$f" = 0 ] || grep -vE '^\s*✔' "$log/node" | tail -n 150
+}
+
+check "format (clang-format)" make -s format-check
+check "lint (layers, banned functions, headers)" tools/lint.sh
+meson_suite "$build"
+meson_suite "$asan"
+node_suite "release build" "$build/orderd"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  node_suite "ASan+UBSan build" "$asan/orderd"
+echo "tests: $pass passed, $fail failed"
+[ "$fail" = 0 ]
