@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/svc.h"
+#include "api/api.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -28,12 +29,16 @@
 #define DEFAULT_DB     "sqlite:./data/orderd.db"
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define MAX_ARGS       64
+#define MAX_LISTENERS  8
 
 struct opts {
     const char *db;
     const char *listen;
     const char *master_key;
     const char *name;
+    const char *tls_cert, *tls_key;
+    const char *dialect_listen[MAX_LISTENERS]; /* "NAME=ADDR:PORT" */
+    int n_dialect_listen;
     const char *args[MAX_ARGS]; /* positional arguments after the subcommand words */
     int n_args;
 };
@@ -42,7 +47,8 @@ static int
 usage(void)
 {
     fprintf(stderr,
-            "usage: orderd serve [--listen ADDR:PORT] [--db URL] [--master-key FILE]\n"
+            "usage: orderd serve [--listen ADDR:PORT] [--dialect-listen NAME=ADDR:PORT]...\n"
+            "                    [--tls-cert FILE --tls-key FILE] [--db URL] [--master-key FILE]\n"
             "       orderd org create --name NAME [--db URL]\n"
             "       orderd org set ORG_ID KEY=VALUE... [--db URL]\n"
             "       orderd org show ORG_ID [--db URL]\n"
@@ -51,8 +57,10 @@ usage(void)
             "  --listen ADDR:PORT (default %s); env ORDERD_LISTEN\n"
             "  --master-key FILE (default: master.key beside the SQLite file, or\n"
             "    ./data/master.key); env ORDERD_MASTER_KEY_FILE\n"
-            "org settings:\n  allowed_origins  %s\n",
-            DEFAULT_DB, DEFAULT_LISTEN, settings_help());
+            "  --dialect-listen NAME=ADDR:PORT serves one API alone at its vendor's paths\n"
+            "    (NAME: %s)\n"
+            "org settings:\n%s",
+            DEFAULT_DB, DEFAULT_LISTEN, api_dialect_names(), settings_help());
     return 2;
 }
 
@@ -70,6 +78,12 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
             dst = &o->master_key;
         else if (strcmp(argv[i], "--name") == 0)
             dst = &o->name;
+        else if (strcmp(argv[i], "--tls-cert") == 0)
+            dst = &o->tls_cert;
+        else if (strcmp(argv[i], "--tls-key") == 0)
+            dst = &o->tls_key;
+        else if (strcmp(argv[i], "--dialect-listen") == 0 && o->n_dialect_listen < MAX_LISTENERS)
+            dst = &o->dialect_listen[o->n_dialect_listen++];
         if (dst != NULL) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "orderd: %s needs a value\n", argv[i]);
@@ -335,44 +349,121 @@ cmd_org_show(struct opts *o)
     return rc;
 }
 
+/* Reads a whole PEM file into a new string (caller frees), or NULL. */
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < 1024 * 1024 &&
+        fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1)) != NULL) {
+        if (fread(data, 1, (size_t)n, f) != (size_t)n) {
+            free(data);
+            data = NULL;
+        } else {
+            data[n] = '\0';
+        }
+    }
+    fclose(f);
+    return data;
+}
+
+/* Checks the listener options; fills tls with the PEM texts when TLS is on. */
+static int
+serve_check(struct opts *o, struct http_tls *tls)
+{
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+        fprintf(stderr, "orderd: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (o->tls_cert != NULL) {
+        tls->cert = read_file(o->tls_cert);
+        tls->key = read_file(o->tls_key);
+        if (tls->cert == NULL || tls->key == NULL) {
+            fprintf(stderr, "orderd: cannot read %s\n", tls->cert ? o->tls_key : o->tls_cert);
+            return 1;
+        }
+    }
+    for (int i = 0; i < o->n_dialect_listen; i++) {
+        const char *eq = strchr(o->dialect_listen[i], '=');
+        char name[32];
+        if (eq == NULL || eq - o->dialect_listen[i] >= (long)sizeof name) {
+            fprintf(stderr, "orderd: --dialect-listen wants NAME=ADDR:PORT\n");
+            return 2;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - o->dialect_listen[i]), o->dialect_listen[i]);
+        if (api_dialect_find(name) == NULL || strcmp(name, "v1") == 0) {
+            fprintf(stderr, "orderd: --dialect-listen: unknown API '%s' (known: %s)\n", name,
+                    api_dialect_names());
+            return 2;
+        }
+    }
+    return 0;
+}
+
 static int
 cmd_serve(struct opts *o)
 {
     struct app app = {0};
-    struct store *s;
-    struct http_server *h;
+    struct store *s = NULL;
+    struct http_server *h[MAX_LISTENERS + 1] = {0};
+    struct http_tls tls = {0};
     char err[512];
     sigset_t set;
-    int sig = 0;
+    int sig = 0, n = 0, rc;
     const char *al = getenv("ORDERD_ACCESS_LOG");
 
     if (o->n_args != 0)
         return usage();
+    if ((rc = serve_check(o, &tls)) != 0)
+        goto out;
     /* block the stop signals before any thread starts, then wait for them here */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    rc = 1;
     if ((s = open_all(o, &app)) == NULL)
-        return 1;
+        goto out;
     app.access_log = al == NULL || strcmp(al, "0") != 0;
     app.inflight = svc_inflight_new();
-    h = app.inflight ? http_start(&app, o->listen, err, sizeof err) : NULL;
-    if (h == NULL) {
-        fprintf(stderr, "orderd: %s\n", app.inflight ? err : "out of memory");
-        svc_inflight_free(app.inflight);
-        store_close(s);
-        return 1;
+    if (app.inflight == NULL)
+        goto out;
+    h[n] = http_start(&app, o->listen, NULL, tls.cert ? &tls : NULL, err, sizeof err);
+    if (h[n++] == NULL)
+        goto fail;
+    log_info("orderd: listening on %s%s, store %s", o->listen, tls.cert ? " (TLS)" : "", o->db);
+    for (int i = 0; i < o->n_dialect_listen; i++) {
+        const char *eq = strchr(o->dialect_listen[i], '=');
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - o->dialect_listen[i]), o->dialect_listen[i]);
+        h[n] = http_start(&app, eq + 1, api_dialect_find(name)->name, tls.cert ? &tls : NULL, err,
+                          sizeof err);
+        if (h[n++] == NULL)
+            goto fail;
+        log_info("orderd: %s API alone on %s", name, eq + 1);
     }
-    log_info("orderd: listening on %s, store %s", o->listen, o->db);
     sigwait(&set, &sig);
     log_info("orderd: signal %d, stopping: finishing in-flight requests", sig);
-    http_stop(h);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "orderd: %s\n", err);
+out:
+    for (int i = 0; i < n; i++)
+        http_stop(h[i]);
     store_close(s); /* drains the committer */
     svc_inflight_free(app.inflight);
-    log_info("orderd: stopped");
-    return 0;
+    free(tls.cert);
+    free(tls.key);
+    if (rc == 0)
+        log_info("orderd: stopped");
+    return rc;
 }
 
 int

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api.h -- the API layer's entry point: route a request to its handler. The http layer
- * calls api_dispatch once the whole body has arrived; every dialect registers its
- * routes in router.c's table. Handlers answer through req->resp (REQ_DONE) or suspend
- * the request (REQ_PENDING).
+ * api.h -- the API layer's entry point: route a request to its dialect and handler.
+ * The http layer calls api_dispatch once the whole body has arrived. Each dialect
+ * (v1, cherry, dropday, threekit, kohort) is one `struct api_dialect` in its own file,
+ * listed once in router.c. On the main listener a dialect's routes live under its
+ * prefix ("/cherry"); on a --dialect-listen listener they are served alone, at the
+ * vendor's own paths. Handlers answer through req->resp (REQ_DONE) or suspend the
+ * request (REQ_PENDING).
  */
 #ifndef ORDERD_API_H
 #define ORDERD_API_H
@@ -14,17 +17,33 @@ typedef enum req_result (*api_handler)(struct req *req);
 
 struct api_route {
     const char *method;
-    const char *pattern; /* "/v1/orders/{}": {} matches one path segment */
+    const char *pattern; /* "/orders/{}": {} matches one path segment; "" is the root */
     api_handler fn;
 };
 
+struct api_dialect {
+    const char *name;               /* "v1", "cherry"...: also the order's `dialect` */
+    const char *prefix;             /* mount on the main listener: "" for v1, "/cherry"... */
+    const struct api_route *routes; /* ends with a NULL method */
+    /* Answers an HTTP-level error (404 no route, 405, 413, 415, 431, 500, 503) in this
+     * API's own error format. code is a stable /v1 problem code. */
+    void (*http_error)(struct req *req, int status, const char *code, const char *detail);
+    /* Optional: answers OPTIONS (CORS preflight) for this API; NULL -> 405. */
+    api_handler preflight;
+};
+
+/* The dialect named name, or NULL. */
+const struct api_dialect *api_dialect_find(const char *name);
+/* Comma-separated names of the dialects that can have their own listener. */
+const char *api_dialect_names(void);
+
+/* Routes req. listener_dialect is NULL on the main listener, else the one dialect the
+ * listener serves. */
 enum req_result api_dispatch(struct req *req);
 
-/* /v1 (api/v1.c) */
-extern const struct api_route api_v1_routes[];
-enum req_result api_v1_preflight(struct req *req);
-
-/* Answers an HTTP-level problem (413, 431, 415...) in the /v1 format. */
+/* Answers an HTTP-level error in the format of the API the request addressed. */
 void api_http_problem(struct req *req, int status, const char *code, const char *detail);
+
+extern const struct api_dialect api_dialect_v1;
 
 #endif

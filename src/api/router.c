@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * router.c -- the route table and its matcher. A path that matches some route's
- * pattern but not its method gets 405 with Allow; no match at all gets 404. OPTIONS
- * under /v1/ is the CORS preflight.
+ * router.c -- the dialect list and the route matcher. On the main listener the
+ * longest matching prefix picks the dialect (v1's empty prefix matches the rest); a
+ * dialect listener serves one dialect without prefix. A path that matches some route
+ * pattern but not its method gets 405 with Allow; no match at all gets 404, each in
+ * the addressed API's own error format.
  */
 #include "api/api.h"
 
@@ -11,9 +13,61 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct api_route *const tables[] = {api_v1_routes};
+/* Every API orderd speaks; add a dialect here (and nowhere else in this layer). */
+static const struct api_dialect *const dialects[] = {
+    &api_dialect_v1,
+};
 
-/* Matches path against pattern, capturing {} segments into req->param. */
+#define N_DIALECTS (sizeof dialects / sizeof dialects[0])
+
+const struct api_dialect *
+api_dialect_find(const char *name)
+{
+    for (size_t i = 0; i < N_DIALECTS; i++)
+        if (strcmp(dialects[i]->name, name) == 0)
+            return dialects[i];
+    return NULL;
+}
+
+const char *
+api_dialect_names(void)
+{
+    static char names[128];
+
+    if (names[0] == '\0') {
+        size_t used = 0;
+        for (size_t i = 0; i < N_DIALECTS; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                     dialects[i]->name);
+    }
+    return names;
+}
+
+/* Which dialect does this request address, and what is its path inside it? */
+static const struct api_dialect *
+resolve(struct req *req, const char **sub)
+{
+    const struct api_dialect *best = NULL;
+    size_t best_len = 0;
+
+    if (req->listener_dialect != NULL) {
+        *sub = req->path;
+        return api_dialect_find(req->listener_dialect);
+    }
+    for (size_t i = 0; i < N_DIALECTS; i++) {
+        size_t n = strlen(dialects[i]->prefix);
+        if (strncmp(req->path, dialects[i]->prefix, n) == 0 &&
+            (req->path[n] == '/' || req->path[n] == '\0') && (best == NULL || n > best_len)) {
+            best = dialects[i];
+            best_len = n;
+        }
+    }
+    *sub = req->path + best_len;
+    return best;
+}
+
+/* Matches path against pattern, capturing {} segments into req->param. A pattern
+ * ending in '/' also matches the path without it ("/api/v1/" and "/api/v1"). */
 static bool
 match(const char *pattern, const char *path, struct req *req)
 {
@@ -40,42 +94,59 @@ match(const char *pattern, const char *path, struct req *req)
         pattern++;
         path++;
     }
+    if (*pattern == '/' && pattern[1] == '\0' && *path == '\0')
+        return true;
     return *pattern == '\0' && *path == '\0';
 }
 
 void
 api_http_problem(struct req *req, int status, const char *code, const char *detail)
 {
-    problem_send(req, status, code, detail, NULL, NULL);
+    const char *sub;
+    const struct api_dialect *d = resolve(req, &sub);
+
+    if (d != NULL && d->http_error != NULL)
+        d->http_error(req, status, code, detail);
+    else
+        problem_send(req, status, code, detail, NULL, NULL);
 }
 
 enum req_result
 api_dispatch(struct req *req)
 {
-    char allow[64] = "";
+    char allow[64] = "", detail[160];
     size_t used = 0;
+    const char *sub = req->path;
+    const struct api_dialect *d = resolve(req, &sub);
 
-    if (strcmp(req->method, "OPTIONS") == 0 && strncmp(req->path, "/v1/", 4) == 0)
-        return api_v1_preflight(req);
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
-        for (const struct api_route *r = tables[t]; r->method != NULL; r++) {
-            if (!match(r->pattern, req->path, req))
-                continue;
-            if (strcmp(r->method, req->method) == 0) {
-                req->route = r->pattern;
-                return r->fn(req);
-            }
-            if (strstr(allow, r->method) == NULL)
-                used += (size_t)snprintf(allow + used, sizeof allow - used, "%s%s",
-                                         used ? ", " : "", r->method);
+    req->dialect = d;
+    if (d == NULL) {
+        snprintf(detail, sizeof detail, "no route for %s %s", req->method, req->path);
+        api_http_problem(req, 404, "route_not_found", detail);
+        return REQ_DONE;
+    }
+    if (strcmp(req->method, "OPTIONS") == 0 && d->preflight != NULL)
+        return d->preflight(req);
+    if (sub[0] == '\0')
+        sub = "/";
+    for (const struct api_route *r = d->routes; r->method != NULL; r++) {
+        if (!match(r->pattern, sub, req))
+            continue;
+        if (strcmp(r->method, req->method) == 0) {
+            req->route = r->pattern;
+            return r->fn(req);
         }
+        if (strstr(allow, r->method) == NULL)
+            used += (size_t)snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+                                     r->method);
     }
     if (used > 0) {
-        problem_sendf(req, 405, "method_not_allowed", "%s is not allowed here; use %s", req->method,
-                      allow);
+        snprintf(detail, sizeof detail, "%s is not allowed here; use %s", req->method, allow);
+        api_http_problem(req, 405, "method_not_allowed", detail);
         resp_header(&req->resp, "Allow", allow);
     } else {
-        problem_sendf(req, 404, "route_not_found", "no route for %s %s", req->method, req->path);
+        snprintf(detail, sizeof detail, "no route for %s %s", req->method, req->path);
+        api_http_problem(req, 404, "route_not_found", detail);
     }
     return REQ_DONE;
 }

@@ -205,12 +205,13 @@ v1_err(struct req *req, enum svc_err err, const struct svc_info *info, void *arg
         store_error(req, STORE_UNAVAILABLE);
         break;
     case SVC_INTERNAL:
+    case SVC_HOOK_FAILED: /* /v1 sets no hooks */
         store_error(req, STORE_FAIL);
         break;
     }
 }
 
-static const struct svc_hooks v1_hooks = {v1_ok, v1_err, NULL};
+static const struct svc_hooks v1_hooks = {.ok = v1_ok, .err = v1_err};
 
 /* ---- orders ---- */
 
@@ -598,8 +599,8 @@ origin_scan_one(void *arg, const char *settings)
     return !s->allowed; /* stop at the first org that allows it */
 }
 
-enum req_result
-api_v1_preflight(struct req *req)
+static enum req_result
+v1_preflight(struct req *req)
 {
     struct origin_scan scan = {req_header(req, "Origin"), false};
 
@@ -624,10 +625,24 @@ api_v1_preflight(struct req *req)
     return REQ_DONE;
 }
 
-const struct api_route api_v1_routes[] = {
+static const struct api_route v1_routes[] = {
     {"GET", "/healthz", h_healthz},         {"GET", "/readyz", h_readyz},
     {"GET", "/v1/openapi.json", h_openapi}, {"POST", "/v1/orders", h_create},
     {"GET", "/v1/orders", h_list},          {"GET", "/v1/orders/{}", h_get},
     {"PATCH", "/v1/orders/{}", h_patch},    {"POST", "/v1/orders/{}/cancel", h_cancel},
     {"GET", "/v1/events", h_events},        {NULL, NULL, NULL},
+};
+
+static void
+v1_http_error(struct req *req, int status, const char *code, const char *detail)
+{
+    problem_send(req, status, code, detail, NULL, NULL);
+}
+
+const struct api_dialect api_dialect_v1 = {
+    .name = "v1",
+    .prefix = "",
+    .routes = v1_routes,
+    .http_error = v1_http_error,
+    .preflight = v1_preflight,
 };

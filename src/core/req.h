@@ -20,7 +20,8 @@
 
 #define REQ_MAX_HEADERS 12
 
-struct app; /* core/app.h */
+struct app;         /* core/app.h */
+struct api_dialect; /* api/api.h */
 
 enum req_result { REQ_DONE = 0, REQ_PENDING = 1 };
 
@@ -56,7 +57,9 @@ struct req {
     struct app *app;
     struct auth auth;
     struct resp resp;
-    const char *route;     /* route pattern that matched, for logs */
+    const char *route;                 /* route pattern that matched, for logs */
+    const char *listener_dialect;      /* NULL: main listener; else the one dialect served */
+    const struct api_dialect *dialect; /* set by the router */
     char param[2][128];    /* path parameters captured by the router ("" when too long) */
     char cors_origin[256]; /* set: the http layer adds CORS headers for this origin */
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * settings.c -- known org settings and their checks (settings.h). Adding a setting:
- * one row in `known`, a check function, and a line in the README's settings table.
+ * one row in its API's table (settings_core here, settings_<api>.c for a dialect), a
+ * check function, and a line in the README's settings table.
  */
 #include "core/settings.h"
 
@@ -12,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef int (*setting_check)(const char *value, char *norm, size_t normlen, char *err,
-                             size_t errlen);
 
 /* Checks and normalises a comma-separated origin list (wildcard hosts allowed). */
 static int
@@ -61,15 +59,26 @@ check_origins(const char *value, char *norm, size_t normlen, char *err, size_t e
     return 0;
 }
 
-static const struct {
-    const char *key;
-    setting_check check;
-    const char *help;
-} known[] = {
+static const struct setting_def settings_core[] = {
     {"allowed_origins", check_origins,
      "comma-separated origins scheme://host[:port] allowed to create orders with a "
      "publishable key; a host may start with *. to match any subdomain"},
+    {NULL, NULL, NULL},
 };
+
+static const struct setting_def *const tables[] = {
+    settings_core, settings_cherry, settings_dropday, settings_threekit, settings_kohort,
+};
+
+static const struct setting_def *
+setting_find(const char *key)
+{
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const struct setting_def *d = tables[t]; d->key != NULL; d++)
+            if (strcmp(d->key, key) == 0)
+                return d;
+    return NULL;
+}
 
 int
 settings_apply(const char *cur, const char *key, const char *value, char **out, char *err,
@@ -78,14 +87,12 @@ settings_apply(const char *cur, const char *key, const char *value, char **out, 
     struct jsonx_error jerr;
     struct jsonx *doc = NULL;
     char norm[LIMIT_SETTING_LEN];
-    int idx = -1, rc = -1;
+    const struct setting_def *def = setting_find(key);
+    int rc = -1;
 
     *out = NULL;
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (strcmp(known[i].key, key) == 0)
-            idx = (int)i;
-    if (idx < 0) {
-        snprintf(err, errlen, "unknown setting '%s' (known: %s)", key, known[0].key);
+    if (def == NULL) {
+        snprintf(err, errlen, "unknown setting '%s' (orderd --help lists them)", key);
         goto out;
     }
     if (strlen(value) >= LIMIT_SETTING_LEN) {
@@ -100,7 +107,7 @@ settings_apply(const char *cur, const char *key, const char *value, char **out, 
     if (value[0] == '\0') {
         jsonx_del(doc, key);
     } else {
-        if (known[idx].check(value, norm, sizeof norm, err, errlen) != 0)
+        if (def->check(value, norm, sizeof norm, err, errlen) != 0)
             goto out;
         jsonx_set_str(doc, key, norm);
     }
@@ -139,5 +146,14 @@ settings_origin_allowed(const char *settings, const char *origin)
 const char *
 settings_help(void)
 {
-    return known[0].help;
+    static char text[4096];
+
+    if (text[0] == '\0') {
+        size_t used = 0;
+        for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+            for (const struct setting_def *d = tables[t]; d->key != NULL && used < sizeof text; d++)
+                used += (size_t)snprintf(text + used, sizeof text - used, "  %s\n    %s\n", d->key,
+                                         d->help);
+    }
+    return text;
 }

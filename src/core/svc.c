@@ -281,6 +281,9 @@ finish(struct op *op)
 
     if (w->rc == STORE_CONFLICT && w->conflict == SC_IDEMPOTENCY) {
         replay_or_mismatch(op, &w->existing);
+    } else if (w->rc != STORE_OK && w->rc != STORE_UNAVAILABLE && w->hook_code != 0) {
+        resp_clear(&req->resp);
+        op->hooks.err(req, SVC_HOOK_FAILED, &op->info, op->hooks.arg);
     } else if (w->rc == STORE_CONFLICT && w->conflict == SC_EXTERNAL_ID) {
         memcpy(op->info.existing_id, w->conflict_id, sizeof op->info.existing_id);
         resp_clear(&req->resp);
@@ -304,6 +307,38 @@ finish(struct op *op)
     req->resume(req);
 }
 
+/* Inside the transaction: the dialect's hook first. */
+static enum store_rc
+svc_before(struct store_conn *c, void *arg)
+{
+    struct op *op = arg;
+
+    return op->hooks.before != NULL ? op->hooks.before(c, op->hooks.tx_arg) : STORE_OK;
+}
+
+/* Inside the transaction, once the order row and its event are written: the dialect's
+ * hook, then the answer and its idempotency snapshot. */
+static enum store_rc
+svc_after_create(struct store_conn *c, void *arg)
+{
+    struct op *op = arg;
+    enum store_rc rc;
+
+    if (op->hooks.after != NULL && (rc = op->hooks.after(c, op->hooks.tx_arg)) != STORE_OK)
+        return rc;
+    resp_clear(&op->req->resp);
+    op->hooks.ok(op->req, &op->row, true, op->hooks.arg);
+    return idem_capture(op) == 0 ? STORE_OK : STORE_FAIL;
+}
+
+static enum store_rc
+svc_after_change(struct store_conn *c, void *arg)
+{
+    struct op *op = arg;
+
+    return op->hooks.after != NULL ? op->hooks.after(c, op->hooks.tx_arg) : STORE_OK;
+}
+
 static void
 create_done(struct store_write *w)
 {
@@ -311,10 +346,8 @@ create_done(struct store_write *w)
 
     if (w->rc == STORE_CONFLICT && w->conflict == SC_SHORT_ID &&
         ++op->attempts < SHORT_ID_RETRIES && order_reshort(&op->row) == 0) {
-        resp_clear(&op->req->resp);
-        op->hooks.ok(op->req, &op->row, true, op->hooks.arg);
         event_fill(&op->ev, &op->row, "order.created", op->req->id);
-        if (idem_capture(op) == 0 && op->ev.data != NULL) {
+        if (op->ev.data != NULL) {
             store_submit(op->req->app->store, w);
             return;
         }
@@ -357,15 +390,17 @@ svc_order_create(struct req *req, struct jsonx *canon, struct order_row *row, co
     if (order_finalize_new(canon, &op->row, req->auth.org_id, req->auth.mode, dialect,
                            clock_now_ms()) != 0)
         goto oom;
-    hooks->ok(req, &op->row, true, hooks->arg);
     event_fill(&op->ev, &op->row, "order.created", req->id);
-    if (op->ev.data == NULL || idem_capture(op) != 0)
+    if (op->ev.data == NULL)
         goto oom;
     jsonx_free(canon);
     op->w.kind = SW_ORDER_INSERT;
     op->w.order = &op->row;
     op->w.event = &op->ev;
     op->w.idem = op->has_idem ? &op->idem : NULL;
+    op->w.before = svc_before;
+    op->w.after = svc_after_create;
+    op->w.hook_arg = op;
     op->w.done = create_done;
     req->suspend(req); /* before submit: the answer may come at once */
     store_submit(req->app->store, &op->w);
@@ -458,6 +493,9 @@ svc_order_change(struct req *req, const char *ref, struct svc_change *change,
     op->w.mutate_arg = op;
     op->w.event = &op->ev;
     op->w.idem = op->has_idem ? &op->idem : NULL;
+    op->w.before = svc_before;
+    op->w.after = svc_after_change;
+    op->w.hook_arg = op;
     op->w.done = change_done;
     req->suspend(req);
     store_submit(req->app->store, &op->w);

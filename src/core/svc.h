@@ -28,6 +28,7 @@ enum svc_err {
     SVC_PRECONDITION,       /* info.current_version */
     SVC_UNAVAILABLE,
     SVC_INTERNAL,
+    SVC_HOOK_FAILED, /* a dialect's before/after hook undid the write: its tx_arg says why */
 };
 
 struct svc_info {
@@ -37,11 +38,16 @@ struct svc_info {
 };
 
 struct svc_hooks {
-    /* Renders the success answer for row into req->resp. */
+    /* Renders the success answer for row into req->resp. For a create it runs inside
+     * the write transaction, after `after`, so it may use what the hooks wrote. */
     void (*ok)(struct req *req, const struct order_row *row, bool created, void *arg);
     /* Renders an error answer into req->resp. */
     void (*err)(struct req *req, enum svc_err err, const struct svc_info *info, void *arg);
     void *arg;
+    /* Optional: the dialect's own rows, written in the same transaction as the order
+     * (store.h: store_write.before/after), with tx_arg. */
+    store_tx_fn before, after;
+    void *tx_arg;
 };
 
 /* What a change does to the current order. */
@@ -58,7 +64,8 @@ struct idem_inflight;
 struct idem_inflight *svc_inflight_new(void);
 void svc_inflight_free(struct idem_inflight *set);
 
-/* canon and row are taken (validated by order_validate_create). */
+/* canon and row are taken (validated by order_validate_create). The hooks struct is
+ * copied; hooks->arg and hooks->tx_arg must live until the answer is sent. */
 enum req_result svc_order_create(struct req *req, struct jsonx *canon, struct order_row *row,
                                  const char *dialect, const struct svc_hooks *hooks);
 /* Applies change to the order ref (id or short id) of the caller's org and mode. change

@@ -41,6 +41,7 @@ enum ctx_state { ST_NEW, ST_PENDING, ST_DONE };
 struct http_server {
     struct MHD_Daemon *d;
     struct app *app;
+    const char *dialect; /* NULL: every API under its prefix; else this one alone */
     atomic_int active;
 };
 
@@ -249,6 +250,7 @@ ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, c
     c->req.path = url;
     c->req.start_ms = clock_now_ms();
     c->req.app = srv->app;
+    c->req.listener_dialect = srv->dialect;
     c->req.header = get_header;
     c->req.query = get_query;
     c->req.query_each = query_each;
@@ -404,7 +406,8 @@ raise_fd_limit(void)
 }
 
 struct http_server *
-http_start(struct app *app, const char *listen, char *err, size_t errlen)
+http_start(struct app *app, const char *listen, const char *dialect, const struct http_tls *tls,
+           char *err, size_t errlen)
 {
     struct http_server *s = calloc(1, sizeof *s);
     struct sockaddr_storage ss;
@@ -422,17 +425,29 @@ http_start(struct app *app, const char *listen, char *err, size_t errlen)
     }
     if (v6)
         flags |= MHD_USE_IPv6;
+    if (tls != NULL)
+        flags |= MHD_USE_TLS;
     s->app = app;
+    s->dialect = dialect;
     atomic_init(&s->active, 0);
     raise_fd_limit();
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_CONN_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)LIMIT_CONN_PER_IP,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONN_MEMORY,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    {
+        struct MHD_OptionItem ops[] = {
+            {MHD_OPTION_SOCK_ADDR, 0, &ss},
+            {MHD_OPTION_THREAD_POOL_SIZE, 2, NULL},
+            {MHD_OPTION_CONNECTION_TIMEOUT, LIMIT_CONN_TIMEOUT_S, NULL},
+            {MHD_OPTION_CONNECTION_LIMIT, LIMIT_CONNECTIONS, NULL},
+            {MHD_OPTION_PER_IP_CONNECTION_LIMIT, LIMIT_CONN_PER_IP, NULL},
+            {MHD_OPTION_CONNECTION_MEMORY_LIMIT, LIMIT_CONN_MEMORY, NULL},
+            {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+            {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+            {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, tls ? tls->cert : NULL},
+            {MHD_OPTION_HTTPS_MEM_KEY, 0, tls ? tls->key : NULL},
+            {MHD_OPTION_END, 0, NULL},
+        };
+        s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, ops,
+                                MHD_OPTION_END);
+    }
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available?)", listen);
         free(s);

@@ -111,7 +111,20 @@ struct event_query {
     const char *type, *order_id; /* NULL = any */
 };
 
-enum store_write_kind { SW_ORDER_INSERT, SW_ORDER_MUTATE, SW_ORG_INSERT, SW_ORG_SETTINGS };
+enum store_write_kind {
+    SW_ORDER_INSERT,
+    SW_ORDER_MUTATE,
+    SW_ORG_INSERT,
+    SW_ORG_SETTINGS,
+    SW_CUSTOM, /* w->custom only: an API's own tables */
+};
+
+/* A backend connection inside a read or a write transaction. Opaque outside the
+ * backend: an API's own SQL lives in store/<backend>/<api>.c, which gets the native
+ * handle from the backend's internal header (store/sqlite/store_sqlite_int.h). */
+struct store_conn;
+/* Runs on a connection. Any result but STORE_OK undoes what this write did. */
+typedef enum store_rc (*store_tx_fn)(struct store_conn *c, void *arg);
 enum store_conflict { SC_NONE, SC_EXTERNAL_ID, SC_SHORT_ID, SC_IDEMPOTENCY, SC_OTHER };
 enum store_mutate { STORE_MUTATE_WRITE, STORE_MUTATE_NOOP, STORE_MUTATE_ABORT };
 
@@ -133,6 +146,13 @@ struct store_write {
     store_mutate_fn mutate;
     void *mutate_arg;
     enum store_mutate mutate_result;
+    /* SW_ORDER_INSERT and SW_ORDER_MUTATE: optional hooks run in the same savepoint,
+     * before and after the order is written (an API's own rows: a group join, a
+     * per-org sequence, a replay record). hook_arg is theirs. The store sets hook_code
+     * to 1 when a hook's failure undid the write. SW_CUSTOM: custom alone. */
+    store_tx_fn before, after, custom;
+    void *hook_arg;
+    int hook_code;
     /* SW_ORG_INSERT: org + keys. SW_ORG_SETTINGS: org->id and org->settings. */
     struct org_rec *org;
     struct key_rec *keys;
@@ -171,6 +191,12 @@ struct store_ops {
                                 struct event_row **rows, size_t *n, bool *has_more);
     enum store_rc (*idem_get)(struct store *s, const char *org_id, enum key_mode mode,
                               const char *key, struct idem_row *out);
+    /* The org's current secret key of that mode (for HMAC schemes: it carries the
+     * sealed key). */
+    enum store_rc (*key_secret)(struct store *s, const char *org_id, enum key_mode mode,
+                                struct key_rec *out);
+    /* Runs fn on a read connection (an API's own tables). */
+    enum store_rc (*read)(struct store *s, store_tx_fn fn, void *arg);
 };
 
 struct store {

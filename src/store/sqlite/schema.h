@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * schema.h -- versioned schema migrations for the SQLite store. Migration N brings the
- * schema from version N-1 to N; applied ones are never edited, only appended to.
+ * schema.h -- versioned migrations of the SQLite store's core tables (component
+ * "core"; each API's own tables migrate separately, in store/sqlite/<api>.c).
+ * Migration N brings the schema from version N-1 to N; applied ones are never edited,
+ * only appended to.
  * Every key starts with org_id so the same shape can be distributed by org later.
  */
 #ifndef ORDERD_SQLITE_SCHEMA_H

@@ -15,6 +15,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "store/sqlite/schema.h"
+#include "store/sqlite/store_sqlite_int.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -60,6 +61,7 @@ enum stmt_id {
     ST_ORG_INSERT,
     ST_KEY_INSERT,
     ST_ORG_SETTINGS,
+    ST_KEY_SECRET,
     ST_COUNT
 };
 
@@ -105,19 +107,29 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_INSERT] = "INSERT INTO api_keys (hash, org_id, mode, kind, display, sealed, "
                       "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_ORG_SETTINGS] = "UPDATE orgs SET settings = ?2 WHERE id = ?1",
+    [ST_KEY_SECRET] = "SELECT hash, org_id, mode, kind, display, sealed, created_ms FROM api_keys "
+                      "WHERE org_id = ?1 AND mode = ?2 AND kind = 'secret' AND revoked_ms IS "
+                      "NULL AND (expires_ms IS NULL OR expires_ms > ?3) ORDER BY created_ms DESC "
+                      "LIMIT 1",
 };
 
-struct conn {
+#define CUSTOM_STMTS 96
+
+struct store_conn {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     bool busy;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } custom[CUSTOM_STMTS]; /* the APIs' own statements, keyed by sql pointer */
 };
 
 struct sqlite_store {
     struct store base;
     char *path;
-    struct conn writer;
-    struct conn readers[LIMIT_READ_CONNS];
+    struct store_conn writer;
+    struct store_conn readers[LIMIT_READ_CONNS];
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_cond;
 
@@ -172,7 +184,7 @@ map_rc(sqlite3 *db, int rc, const char *what)
 
 /* Returns the prepared statement, reset and unbound, or NULL (logged). */
 static sqlite3_stmt *
-stmt(struct conn *c, enum stmt_id id)
+stmt(struct store_conn *c, enum stmt_id id)
 {
     if (c->st[id] == NULL) {
         if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
@@ -184,6 +196,44 @@ stmt(struct conn *c, enum stmt_id id)
     sqlite3_reset(c->st[id]);
     sqlite3_clear_bindings(c->st[id]);
     return c->st[id];
+}
+
+sqlite3 *
+store_sqlite_db(struct store_conn *c)
+{
+    return c->db;
+}
+
+sqlite3_stmt *
+store_sqlite_stmt(struct store_conn *c, const char *sql)
+{
+    int i;
+
+    for (i = 0; i < CUSTOM_STMTS && c->custom[i].sql != NULL; i++) {
+        if (c->custom[i].sql == sql) {
+            sqlite3_reset(c->custom[i].st);
+            sqlite3_clear_bindings(c->custom[i].st);
+            return c->custom[i].st;
+        }
+    }
+    if (i == CUSTOM_STMTS) {
+        log_error("sqlite: more than %d API statements; raise CUSTOM_STMTS", CUSTOM_STMTS);
+        return NULL;
+    }
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->custom[i].st, NULL) !=
+        SQLITE_OK) {
+        log_error("sqlite prepare: %s", sqlite3_errmsg(c->db));
+        c->custom[i].st = NULL;
+        return NULL;
+    }
+    c->custom[i].sql = sql;
+    return c->custom[i].st;
+}
+
+enum store_rc
+store_sqlite_rc(struct store_conn *c, int rc, const char *what)
+{
+    return map_rc(c->db, rc, what);
 }
 
 static void
@@ -212,7 +262,7 @@ col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
 }
 
 static int
-conn_open(struct conn *c, const char *path, bool writer, char *err, size_t errlen)
+conn_open(struct store_conn *c, const char *path, bool writer, char *err, size_t errlen)
 {
     static const char *const pragmas =
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
@@ -234,18 +284,20 @@ conn_open(struct conn *c, const char *path, bool writer, char *err, size_t errle
 }
 
 static void
-conn_close(struct conn *c)
+conn_close(struct store_conn *c)
 {
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(c->st[i]);
+    for (int i = 0; i < CUSTOM_STMTS; i++)
+        sqlite3_finalize(c->custom[i].st);
     sqlite3_close(c->db);
     memset(c, 0, sizeof *c);
 }
 
-static struct conn *
+static struct store_conn *
 reader_get(struct sqlite_store *s)
 {
-    struct conn *c = NULL;
+    struct store_conn *c = NULL;
 
     pthread_mutex_lock(&s->pool_lock);
     while (c == NULL) {
@@ -261,11 +313,13 @@ reader_get(struct sqlite_store *s)
 }
 
 static void
-reader_put(struct sqlite_store *s, struct conn *c)
+reader_put(struct sqlite_store *s, struct store_conn *c)
 {
     for (int i = 0; i < ST_COUNT; i++)
         if (c->st[i] != NULL)
             sqlite3_reset(c->st[i]); /* end the read transaction */
+    for (int i = 0; i < CUSTOM_STMTS && c->custom[i].sql != NULL; i++)
+        sqlite3_reset(c->custom[i].st);
     pthread_mutex_lock(&s->pool_lock);
     c->busy = false;
     pthread_cond_signal(&s->pool_cond);
@@ -362,7 +416,7 @@ static enum store_rc
 s_ping(struct store *base)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     sqlite3_stmt *st = stmt(c, ST_PING);
     enum store_rc rc = STORE_FAIL;
 
@@ -376,7 +430,7 @@ static enum store_rc
 s_org_get(struct store *base, const char *id_or_uuid, struct org_rec *out)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     sqlite3_stmt *st = stmt(c, ST_ORG_GET);
     enum store_rc rc = STORE_FAIL;
     int r;
@@ -405,7 +459,7 @@ static enum store_rc
 s_org_keys(struct store *base, const char *org_id, struct key_rec **keys, size_t *n)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     sqlite3_stmt *st = stmt(c, ST_ORG_KEYS);
     enum store_rc rc = STORE_FAIL;
     struct key_rec *arr = NULL, *grown;
@@ -442,7 +496,7 @@ static enum store_rc
 s_orgs_settings_each(struct store *base, bool (*fn)(void *arg, const char *settings), void *arg)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     sqlite3_stmt *st = stmt(c, ST_ORGS_SETTINGS);
     enum store_rc rc = STORE_FAIL;
     int r = SQLITE_DONE;
@@ -464,7 +518,7 @@ static enum store_rc
 s_key_find(struct store *base, const uint8_t hash[CRYPTO_HASH_LEN], struct key_rec *out)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     sqlite3_stmt *st = stmt(c, ST_KEY_FIND);
     enum store_rc rc = STORE_FAIL;
     int r;
@@ -485,7 +539,43 @@ out:
 }
 
 static enum store_rc
-order_get_on(struct conn *c, const char *org_id, enum key_mode mode, const char *ref,
+s_key_secret(struct store *base, const char *org_id, enum key_mode mode, struct key_rec *out)
+{
+    struct sqlite_store *s = S(base);
+    struct store_conn *c = reader_get(s);
+    sqlite3_stmt *st = stmt(c, ST_KEY_SECRET);
+    enum store_rc rc = STORE_FAIL;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        goto out;
+    bind_text(st, 1, org_id);
+    bind_text(st, 2, mode_text(mode));
+    sqlite3_bind_int64(st, 3, clock_now_ms());
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        rc = key_from_stmt(st, out) == 0 ? STORE_OK : STORE_FAIL;
+    else
+        rc = r == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c->db, r, "key secret");
+out:
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+s_read(struct store *base, store_tx_fn fn, void *arg)
+{
+    struct sqlite_store *s = S(base);
+    struct store_conn *c = reader_get(s);
+    enum store_rc rc = fn(c, arg);
+
+    reader_put(s, c);
+    return rc;
+}
+
+static enum store_rc
+order_get_on(struct store_conn *c, const char *org_id, enum key_mode mode, const char *ref,
              struct order_row *out)
 {
     sqlite3_stmt *st = stmt(c, ST_ORDER_GET);
@@ -508,7 +598,7 @@ s_order_get(struct store *base, const char *org_id, enum key_mode mode, const ch
             struct order_row *out)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     enum store_rc rc = order_get_on(c, org_id, mode, ref, out);
 
     reader_put(s, c);
@@ -518,7 +608,7 @@ s_order_get(struct store *base, const char *org_id, enum key_mode mode, const ch
 /* Steps a list statement into an array of rows; reverses when ascending (so the page
  * is newest first either way) and reports whether one more row existed. */
 static enum store_rc
-list_rows(struct conn *c, sqlite3_stmt *st, int limit, bool ascending, size_t row_size,
+list_rows(struct store_conn *c, sqlite3_stmt *st, int limit, bool ascending, size_t row_size,
           int (*from)(sqlite3_stmt *, void *), void (*free_row)(void *), void **rows_out,
           size_t *n_out, bool *has_more)
 {
@@ -593,7 +683,7 @@ s_order_list(struct store *base, const struct order_query *q, struct order_row *
              bool *has_more)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     bool asc = q->ending_before != NULL && q->starting_after == NULL;
     sqlite3_stmt *st = stmt(c, asc ? ST_ORDER_LIST_ASC : ST_ORDER_LIST_DESC);
     enum store_rc rc = STORE_FAIL;
@@ -629,7 +719,7 @@ s_event_list(struct store *base, const struct event_query *q, struct event_row *
              bool *has_more)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     bool asc = q->ending_before != NULL && q->starting_after == NULL;
     sqlite3_stmt *st = stmt(c, asc ? ST_EVENT_LIST_ASC : ST_EVENT_LIST_DESC);
     enum store_rc rc = STORE_FAIL;
@@ -655,7 +745,7 @@ done:
 }
 
 static enum store_rc
-idem_get_on(struct conn *c, const char *org_id, enum key_mode mode, const char *key,
+idem_get_on(struct store_conn *c, const char *org_id, enum key_mode mode, const char *key,
             struct idem_row *out)
 {
     sqlite3_stmt *st = stmt(c, ST_IDEM_GET);
@@ -679,7 +769,7 @@ s_idem_get(struct store *base, const char *org_id, enum key_mode mode, const cha
            struct idem_row *out)
 {
     struct sqlite_store *s = S(base);
-    struct conn *c = reader_get(s);
+    struct store_conn *c = reader_get(s);
     enum store_rc rc = idem_get_on(c, org_id, mode, key, out);
 
     reader_put(s, c);
@@ -689,7 +779,7 @@ s_idem_get(struct store *base, const char *org_id, enum key_mode mode, const cha
 /* ---- writes (committer thread only) ---- */
 
 static enum store_rc
-exec_step(struct conn *c, sqlite3_stmt *st, const char *what)
+exec_step(struct store_conn *c, sqlite3_stmt *st, const char *what)
 {
     int r = sqlite3_step(st);
 
@@ -697,7 +787,7 @@ exec_step(struct conn *c, sqlite3_stmt *st, const char *what)
 }
 
 static enum store_rc
-exec_sql(struct conn *c, const char *sql)
+exec_sql(struct store_conn *c, const char *sql)
 {
     int r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 
@@ -705,7 +795,7 @@ exec_sql(struct conn *c, const char *sql)
 }
 
 static enum store_rc
-idem_insert(struct conn *c, struct store_write *w)
+idem_insert(struct store_conn *c, struct store_write *w)
 {
     struct idem_row *i = w->idem;
     sqlite3_stmt *st;
@@ -745,7 +835,7 @@ idem_insert(struct conn *c, struct store_write *w)
 }
 
 static enum store_rc
-event_insert(struct conn *c, const struct event_row *e)
+event_insert(struct store_conn *c, const struct event_row *e)
 {
     sqlite3_stmt *st;
 
@@ -767,7 +857,7 @@ event_insert(struct conn *c, const struct event_row *e)
 
 /* After a constraint failure on insert: which one? */
 static void
-order_conflict(struct conn *c, struct store_write *w)
+order_conflict(struct store_conn *c, struct store_write *w)
 {
     const struct order_row *o = w->order;
     sqlite3_stmt *st;
@@ -793,14 +883,23 @@ order_conflict(struct conn *c, struct store_write *w)
 }
 
 static enum store_rc
-apply_order_insert(struct conn *c, struct store_write *w)
+apply_order_insert(struct store_conn *c, struct store_write *w)
 {
     const struct order_row *o = w->order;
     sqlite3_stmt *st;
-    enum store_rc rc = idem_insert(c, w);
+    enum store_rc rc;
 
-    if (rc != STORE_OK)
+    /* A stored answer for this key wins over any other outcome (a retry of a create
+     * that succeeded must replay, not hit its own external_id). */
+    if (w->idem != NULL && w->idem->key != NULL &&
+        idem_get_on(c, w->idem->org_id, w->idem->mode, w->idem->key, &w->existing) == STORE_OK) {
+        w->conflict = SC_IDEMPOTENCY;
+        return STORE_CONFLICT;
+    }
+    if (w->before != NULL && (rc = w->before(c, w->hook_arg)) != STORE_OK) {
+        w->hook_code = 1;
         return rc;
+    }
     st = stmt(c, ST_ORDER_INSERT);
     if (st == NULL)
         return STORE_FAIL;
@@ -823,13 +922,17 @@ apply_order_insert(struct conn *c, struct store_write *w)
         order_conflict(c, w);
         return rc;
     }
-    if (rc != STORE_OK)
-        return rc;
-    return event_insert(c, w->event);
+    if (rc == STORE_OK)
+        rc = event_insert(c, w->event);
+    if (rc == STORE_OK && w->after != NULL && (rc = w->after(c, w->hook_arg)) != STORE_OK)
+        w->hook_code = 1;
+    if (rc == STORE_OK)
+        rc = idem_insert(c, w); /* last: `after` may have rendered the answer */
+    return rc;
 }
 
 static enum store_rc
-apply_order_mutate(struct conn *c, struct store_write *w)
+apply_order_mutate(struct store_conn *c, struct store_write *w)
 {
     struct order_row cur, next;
     sqlite3_stmt *st;
@@ -847,6 +950,10 @@ apply_order_mutate(struct conn *c, struct store_write *w)
     }
     if (order_row_copy(&next, &cur) != 0) {
         rc = STORE_FAIL;
+        goto out;
+    }
+    if (w->before != NULL && (rc = w->before(c, w->hook_arg)) != STORE_OK) {
+        w->hook_code = 1;
         goto out;
     }
     w->mutate_result = w->mutate(w->mutate_arg, &cur, &next);
@@ -872,6 +979,8 @@ apply_order_mutate(struct conn *c, struct store_write *w)
             rc = STORE_FAIL;
         if (rc == STORE_OK)
             rc = event_insert(c, w->event);
+        if (rc == STORE_OK && w->after != NULL && (rc = w->after(c, w->hook_arg)) != STORE_OK)
+            w->hook_code = 1;
     }
     if (rc == STORE_OK)
         rc = idem_insert(c, w);
@@ -882,7 +991,7 @@ out:
 }
 
 static enum store_rc
-apply_org_insert(struct conn *c, struct store_write *w)
+apply_org_insert(struct store_conn *c, struct store_write *w)
 {
     sqlite3_stmt *st = stmt(c, ST_ORG_INSERT);
     enum store_rc rc;
@@ -914,7 +1023,7 @@ apply_org_insert(struct conn *c, struct store_write *w)
 }
 
 static enum store_rc
-apply_org_settings(struct conn *c, struct store_write *w)
+apply_org_settings(struct store_conn *c, struct store_write *w)
 {
     sqlite3_stmt *st = stmt(c, ST_ORG_SETTINGS);
     enum store_rc rc;
@@ -930,7 +1039,7 @@ apply_org_settings(struct conn *c, struct store_write *w)
 }
 
 static enum store_rc
-apply(struct conn *c, struct store_write *w)
+apply(struct store_conn *c, struct store_write *w)
 {
     switch (w->kind) {
     case SW_ORDER_INSERT:
@@ -941,6 +1050,8 @@ apply(struct conn *c, struct store_write *w)
         return apply_org_insert(c, w);
     case SW_ORG_SETTINGS:
         return apply_org_settings(c, w);
+    case SW_CUSTOM:
+        return w->custom != NULL ? w->custom(c, w->hook_arg) : STORE_FAIL;
     }
     return STORE_FAIL;
 }
@@ -949,7 +1060,7 @@ apply(struct conn *c, struct store_write *w)
 static void
 run_batch(struct sqlite_store *s, struct store_write *batch)
 {
-    struct conn *c = &s->writer;
+    struct store_conn *c = &s->writer;
     struct store_write *w;
     enum store_rc rc;
     sqlite3_stmt *st;
@@ -958,6 +1069,7 @@ run_batch(struct sqlite_store *s, struct store_write *batch)
     rc = exec_sql(c, "BEGIN IMMEDIATE");
     for (w = batch; w != NULL; w = w->next) {
         w->conflict = SC_NONE;
+        w->hook_code = 0;
         w->mutate_result = STORE_MUTATE_NOOP;
         if (rc != STORE_OK) {
             w->rc = rc;
@@ -988,6 +1100,8 @@ run_batch(struct sqlite_store *s, struct store_write *batch)
     for (int i = 0; i < ST_COUNT; i++)
         if (c->st[i] != NULL)
             sqlite3_reset(c->st[i]);
+    for (int i = 0; i < CUSTOM_STMTS && c->custom[i].sql != NULL; i++)
+        sqlite3_reset(c->custom[i].st);
 }
 
 static void *
@@ -1041,56 +1155,92 @@ s_submit(struct store *base, struct store_write *w)
     pthread_mutex_unlock(&s->q_lock);
 }
 
-static int
-s_migrate(struct store *base, char *err, size_t errlen)
-{
-    struct sqlite_store *s = S(base);
-    struct conn *c = &s->writer;
-    const int n = (int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]);
-    sqlite3_stmt *st = NULL;
-    int version = 0, rc = -1;
-    char *msg = NULL;
+static const struct sqlite_migrations core_migrations = {
+    "core", sqlite_migrations, (int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0])};
 
-    /* The committer is idle during migration: serve migrates before listening, and the
-     * CLI migrates before its first write. BEGIN IMMEDIATE serialises processes. */
-    if (sqlite3_exec(c->db,
-                     "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version "
-                     "(version INTEGER NOT NULL);",
-                     NULL, NULL, &msg) != SQLITE_OK)
+/* Every component's migrations, core first. */
+static const struct sqlite_migrations *const components[] = {
+    &core_migrations,           &sqlite_migrations_cherry,
+    &sqlite_migrations_dropday, &sqlite_migrations_threekit,
+    &sqlite_migrations_kohort,
+};
+
+/* Brings one component up to date inside the open transaction. */
+static int
+migrate_component(struct sqlite_store *s, const struct sqlite_migrations *m, char *err,
+                  size_t errlen)
+{
+    sqlite3 *db = s->writer.db;
+    sqlite3_stmt *st = NULL;
+    char *msg = NULL;
+    int version = 0, rc = -1;
+
+    if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version WHERE component = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
         goto out;
-    if (sqlite3_prepare_v2(c->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
-            SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
+    sqlite3_bind_text(st, 1, m->component, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW)
         goto out;
     version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     st = NULL;
-    if (version > n) {
-        snprintf(err, errlen, "database schema version %d is newer than this orderd (%d)", version,
-                 n);
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (version > m->n) {
+        snprintf(err, errlen, "database schema %s version %d is newer than this orderd (%d)",
+                 m->component, version, m->n);
         return -1;
     }
-    for (int v = version + 1; v <= n; v++) {
-        char ins[80];
-        if (sqlite3_exec(c->db, sqlite_migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK)
+    for (int v = version + 1; v <= m->n; v++) {
+        if (sqlite3_exec(db, m->sql[v - 1], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_prepare_v2(db, "INSERT INTO schema_version VALUES (?1, ?2)", -1, &st, NULL) !=
+                SQLITE_OK)
             goto out;
-        snprintf(ins, sizeof ins, "INSERT INTO schema_version VALUES (%d)", v);
-        if (sqlite3_exec(c->db, ins, NULL, NULL, &msg) != SQLITE_OK)
+        sqlite3_bind_text(st, 1, m->component, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, v);
+        if (sqlite3_step(st) != SQLITE_DONE)
             goto out;
-        log_info("store: migrated %s to schema version %d", s->path, v);
+        sqlite3_finalize(st);
+        st = NULL;
+        log_info("store: migrated %s: %s schema version %d", s->path, m->component, v);
     }
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
-        goto out;
     rc = 0;
 out:
-    if (rc != 0 && err[0] == '\0') {
-        snprintf(err, errlen, "migration of %s failed: %s", s->path,
-                 msg ? msg : sqlite3_errmsg(c->db));
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    if (rc != 0 && err[0] == '\0')
+        snprintf(err, errlen, "migration of %s (%s) failed: %s", s->path, m->component,
+                 msg ? msg : sqlite3_errmsg(db));
     sqlite3_finalize(st);
     sqlite3_free(msg);
+    return rc;
+}
+
+static int
+s_migrate(struct store *base, char *err, size_t errlen)
+{
+    struct sqlite_store *s = S(base);
+    int rc = -1;
+
+    err[0] = '\0';
+    /* The committer is idle during migration: serve migrates before listening, and the
+     * CLI migrates before its first write. BEGIN IMMEDIATE serialises processes. */
+    if (sqlite3_exec(s->writer.db,
+                     "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version "
+                     "(component TEXT NOT NULL, version INTEGER NOT NULL, "
+                     "PRIMARY KEY (component, version));",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot migrate %s: %s", s->path, sqlite3_errmsg(s->writer.db));
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof components / sizeof components[0]; i++)
+        if (migrate_component(s, components[i], err, errlen) != 0)
+            goto out;
+    if (sqlite3_exec(s->writer.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot commit the migration of %s: %s", s->path,
+                 sqlite3_errmsg(s->writer.db));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        sqlite3_exec(s->writer.db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
@@ -1130,6 +1280,8 @@ static const struct store_ops sqlite_ops = {
     .order_list = s_order_list,
     .event_list = s_event_list,
     .idem_get = s_idem_get,
+    .key_secret = s_key_secret,
+    .read = s_read,
 };
 
 struct store *
