@@ -45,5 +45,9 @@ enum req_result api_dispatch(struct req *req);
 void api_http_problem(struct req *req, int status, const char *code, const char *detail);
 
 extern const struct api_dialect api_dialect_v1;
+extern const struct api_dialect api_dialect_cherry;
+extern const struct api_dialect api_dialect_dropday;
+extern const struct api_dialect api_dialect_threekit;
+extern const struct api_dialect api_dialect_kohort;
 
 #endif

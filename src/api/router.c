@@ -15,7 +15,8 @@
 
 /* Every API orderd speaks; add a dialect here (and nowhere else in this layer). */
 static const struct api_dialect *const dialects[] = {
-    &api_dialect_v1,
+    &api_dialect_v1,       &api_dialect_cherry, &api_dialect_dropday,
+    &api_dialect_threekit, &api_dialect_kohort,
 };
 
 #define N_DIALECTS (sizeof dialects / sizeof dialects[0])

@@ -573,21 +573,25 @@ order_validate_patch(const struct jsonx *patch, struct problems *p)
     return p->n > n_before || p->dropped ? -1 : 0;
 }
 
-static struct jsonx *
-parse_body(const struct order_row *row)
+struct jsonx *
+order_doc(const struct order_row *row)
 {
     struct jsonx_error err;
 
     return jsonx_parse(row->body, row->body_len, 64, &err);
 }
 
-/* Replaces next's body and derived columns from doc, version + 1. */
-static int
-commit_doc(struct jsonx *doc, struct order_row *next, int64_t now_ms)
+int
+order_commit_doc(struct jsonx *doc, struct order_row *next, int64_t now_ms)
 {
     const struct jsonx *st = jsonx_get(doc, "status"), *c = jsonx_get(doc, "customer"), *e;
+    const struct jsonx *cur = jsonx_get(doc, "currency"), *tot = jsonx_get(doc, "total_amount");
 
-    snprintf(next->status, sizeof next->status, "%s", jsonx_str(st));
+    snprintf(next->status, sizeof next->status, "%s", jsonx_str(st) ? jsonx_str(st) : "");
+    if (cur != NULL && jsonx_type(cur) == JX_STRING)
+        snprintf(next->currency, sizeof next->currency, "%s", jsonx_str(cur));
+    if (tot != NULL && jsonx_type(tot) == JX_INT)
+        next->total_amount = jsonx_int(tot);
     free(next->customer_email);
     next->customer_email = NULL;
     e = c != NULL && jsonx_type(c) == JX_OBJECT ? jsonx_get(c, "email") : NULL;
@@ -607,7 +611,7 @@ order_apply_patch(const struct order_row *cur, const struct jsonx *patch, struct
                   int64_t now_ms, const char **event_type)
 {
     static const char *const replace[] = {"platform", "source", "locale", NULL};
-    struct jsonx *doc = parse_body(cur), *orig = NULL, *nv;
+    struct jsonx *doc = order_doc(cur), *orig = NULL, *nv;
     const struct jsonx *v;
     struct problems scratch = {0};
     int rc = -2;
@@ -658,7 +662,7 @@ order_apply_patch(const struct order_row *cur, const struct jsonx *patch, struct
         }
         jsonx_set(doc, "metadata", nv);
     }
-    rc = jsonx_equal(doc, orig) ? 0 : commit_doc(doc, next, now_ms);
+    rc = jsonx_equal(doc, orig) ? 0 : order_commit_doc(doc, next, now_ms);
 out:
     jsonx_free(doc);
     jsonx_free(orig);
@@ -677,14 +681,14 @@ order_cancel(const struct order_row *cur, const char *reason, struct order_row *
         return 0;
     if (!order_transition_ok(cur->status, "canceled"))
         return -1;
-    doc = parse_body(cur);
+    doc = order_doc(cur);
     if (doc == NULL)
         return -2;
     jsonx_set_str(doc, "status", "canceled");
     clock_format_ms(now_ms, ts);
     jsonx_set_str(doc, "canceled_at", ts);
     jsonx_set_str(doc, "cancellation_reason", reason);
-    rc = commit_doc(doc, next, now_ms);
+    rc = order_commit_doc(doc, next, now_ms);
     jsonx_free(doc);
     return rc;
 }

@@ -39,6 +39,13 @@ int order_validate_patch(const struct jsonx *patch, struct problems *p);
 int order_apply_patch(const struct order_row *cur, const struct jsonx *patch,
                       struct order_row *next, int64_t now_ms, const char **event_type);
 
+/* Parses row's stored body into a new document (for an API's own change). */
+struct jsonx *order_doc(const struct order_row *row);
+/* Makes doc (a changed copy of the order document) the new state of next: status,
+ * currency, total_amount and customer e-mail columns from doc, version + 1, updated_at,
+ * body re-rendered. Returns 1, or -2 on OOM. */
+int order_commit_doc(struct jsonx *doc, struct order_row *next, int64_t now_ms);
+
 /* Cancels: 1 changed, 0 already canceled, -1 not cancelable (fulfilled), -2 OOM. */
 int order_cancel(const struct order_row *cur, const char *reason, struct order_row *next,
                  int64_t now_ms);

@@ -436,6 +436,8 @@ change_mutate(void *arg, const struct order_row *cur, struct order_row *next)
     if (c->kind == SVC_CANCEL) {
         rc = order_cancel(cur, c->reason, next, clock_now_ms());
         type = "order.canceled";
+    } else if (c->kind == SVC_CUSTOM) {
+        rc = c->mutate(c->mutate_arg, cur, next, &type);
     } else {
         rc = order_apply_patch(cur, c->patch, next, clock_now_ms(), &type);
     }

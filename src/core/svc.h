@@ -52,9 +52,16 @@ struct svc_hooks {
 
 /* What a change does to the current order. */
 struct svc_change {
-    enum { SVC_PATCH, SVC_CANCEL } kind;
-    struct jsonx *patch;      /* SVC_PATCH: validated patch (taken) */
-    char *reason;             /* SVC_CANCEL: optional (taken) */
+    enum { SVC_PATCH, SVC_CANCEL, SVC_CUSTOM } kind;
+    struct jsonx *patch; /* SVC_PATCH: validated patch (taken) */
+    char *reason;        /* SVC_CANCEL: optional (taken) */
+    /* SVC_CUSTOM: an API's own change, run inside the transaction on the current row.
+     * Returns 1 when it changed next (use order_commit_doc), 0 for no change, -1 for
+     * an illegal change (answered SVC_INVALID_TRANSITION), -2 on failure. Sets
+     * *event_type ("order.updated" by default). mutate_arg lives until the answer. */
+    int (*mutate)(void *arg, const struct order_row *cur, struct order_row *next,
+                  const char **event_type);
+    void *mutate_arg;
     int64_t if_match;         /* > 0: If-Match version */
     int64_t expected_version; /* > 0: body "version" */
 };
