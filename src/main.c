@@ -415,6 +415,7 @@ cmd_serve(struct opts *o)
     char err[512];
     sigset_t set;
     int sig = 0, n = 0, rc;
+    bool jobs = false;
     const char *al = getenv("ORDERD_ACCESS_LOG");
 
     if (o->n_args != 0)
@@ -434,6 +435,11 @@ cmd_serve(struct opts *o)
     app.inflight = svc_inflight_new();
     if (app.inflight == NULL)
         goto out;
+    if (api_start_all(&app) != 0) {
+        fprintf(stderr, "orderd: an API's background work failed to start\n");
+        goto out;
+    }
+    jobs = true;
     h[n] = http_start(&app, o->listen, NULL, tls.cert ? &tls : NULL, err, sizeof err);
     if (h[n++] == NULL)
         goto fail;
@@ -457,6 +463,8 @@ fail:
 out:
     for (int i = 0; i < n; i++)
         http_stop(h[i]);
+    if (jobs)
+        api_stop_all();
     store_close(s); /* drains the committer */
     svc_inflight_free(app.inflight);
     free(tls.cert);

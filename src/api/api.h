@@ -13,6 +13,8 @@
 
 #include "core/req.h"
 
+struct app;
+
 typedef enum req_result (*api_handler)(struct req *req);
 
 struct api_route {
@@ -30,7 +32,15 @@ struct api_dialect {
     void (*http_error)(struct req *req, int status, const char *code, const char *detail);
     /* Optional: answers OPTIONS (CORS preflight) for this API; NULL -> 405. */
     api_handler preflight;
+    /* Optional: background work of this API (e.g. settling groups), started by `serve`
+     * once the store is open and stopped before it closes. start returns 0 or -1. */
+    int (*start)(struct app *app);
+    void (*stop)(void);
 };
+
+/* Starts every API's background work; stops the ones started if one fails. */
+int api_start_all(struct app *app);
+void api_stop_all(void);
 
 /* The dialect named name, or NULL. */
 const struct api_dialect *api_dialect_find(const char *name);

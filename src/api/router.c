@@ -44,6 +44,28 @@ api_dialect_names(void)
     return names;
 }
 
+int
+api_start_all(struct app *app)
+{
+    for (size_t i = 0; i < N_DIALECTS; i++) {
+        if (dialects[i]->start != NULL && dialects[i]->start(app) != 0) {
+            while (i-- > 0)
+                if (dialects[i]->stop != NULL)
+                    dialects[i]->stop();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+api_stop_all(void)
+{
+    for (size_t i = N_DIALECTS; i-- > 0;)
+        if (dialects[i]->stop != NULL)
+            dialects[i]->stop();
+}
+
 /* Which dialect does this request address, and what is its path inside it? */
 static const struct api_dialect *
 resolve(struct req *req, const char **sub)
