@@ -18,11 +18,11 @@ check() { # name, command...: one pass or one fail
   else fail=$((fail + 1)); echo "FAIL $name"; tail -n 40 "$log/out"; fi
 }
 
-meson_suite() { # build dir
-  meson test -C "$1" --print-errorlogs >"$log/meson" 2>&1
+meson_suite() { # build dir: counts cmocka test cases, not programs
+  meson test -C "$1" --print-errorlogs -v >"$log/meson" 2>&1
   local rc=$? ok f
-  ok=$(awk '/^Ok:/ {print $2}' "$log/meson"); f=$(awk '/^Fail:/ {print $2}' "$log/meson")
-  ok=${ok:-0}; f=${f:-0}
+  ok=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log/meson" | awk '{s += $4} END {print s + 0}')
+  f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log/meson" | awk '{s += $4} END {print s + 0}')
   [ $rc != 0 ] && [ "$f" = 0 ] && f=1
   pass=$((pass + ok)); fail=$((fail + f))
   echo "unit ($1): $ok passed, $f failed"

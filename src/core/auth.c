@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -75,7 +76,7 @@ auth_keys_new(const struct app *app, const char *org_id, struct key_rec keys[4],
         ids_key(kind, mode, plain[i]);
         len = strlen(plain[i]);
         crypto_sha256(plain[i], len, k->hash);
-        memcpy(k->org_id, org_id, sizeof k->org_id);
+        snprintf(k->org_id, sizeof k->org_id, "%s", org_id);
         k->mode = mode;
         k->kind = kind;
         k->created_ms = now;

@@ -132,9 +132,12 @@ clock_parse(const char *s, int64_t *ms)
         p++;
     } else if (*p == '+' || *p == '-') {
         sign = *p == '+' ? 1 : -1;
+        /* "+hh:mm": check the shape before reading the digits (no read past the end) */
+        if (strlen(p) < 6 || p[3] != ':')
+            return -1;
         oh = digits(p + 1, 2);
         om = digits(p + 4, 2);
-        if (oh < 0 || oh > 23 || p[3] != ':' || om < 0 || om > 59)
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
             return -1;
         v -= sign * (oh * 3600 + om * 60);
         p += 6;

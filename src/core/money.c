@@ -33,20 +33,18 @@ void
 money_format(int64_t minor, int exp, char *out)
 {
     uint64_t mag = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-    uint64_t div = (uint64_t)pow10_tab[exp < 0 || exp > 4 ? 0 : exp];
-    uint64_t ip = mag / div, fp = mag % div;
-    char frac[8];
-    int n;
+    int e = exp < 0 || exp > 4 ? 0 : exp;
+    uint64_t div = (uint64_t)pow10_tab[e], ip = mag / div, fp = mag % div;
+    char frac[5];
+    int n = e;
 
-    if (fp == 0 || exp <= 0) {
-        snprintf(out, MONEY_TEXT_LEN, "%s%llu", minor < 0 ? "-" : "", (unsigned long long)ip);
-        return;
-    }
-    snprintf(frac, sizeof frac, "%0*llu", exp, (unsigned long long)fp);
-    n = (int)strlen(frac);
+    /* the e fraction digits, then trailing zeros dropped */
+    for (int i = e - 1; i >= 0; i--, fp /= 10)
+        frac[i] = (char)('0' + fp % 10);
     while (n > 0 && frac[n - 1] == '0')
-        frac[--n] = '\0';
-    snprintf(out, MONEY_TEXT_LEN, "%s%llu.%s", minor < 0 ? "-" : "", (unsigned long long)ip, frac);
+        n--;
+    snprintf(out, MONEY_TEXT_LEN, "%s%llu%s%.*s", minor < 0 ? "-" : "", (unsigned long long)ip,
+             n > 0 ? "." : "", n, frac);
 }
 
 double

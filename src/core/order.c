@@ -129,12 +129,12 @@ v_int(struct problems *p, const struct jsonx *obj, const char *key, const char *
                      jsonx_type_name(v));
         return false;
     }
-    *out = jsonx_int(v);
-    if (*out < min || *out > max) {
+    if (jsonx_int(v) < min || jsonx_int(v) > max) {
         problems_add(p, path, "out_of_range", "must be between %lld and %lld", (long long)min,
                      (long long)max);
         return false;
     }
+    *out = jsonx_int(v);
     return true;
 }
 
@@ -348,6 +348,7 @@ order_validate_create(const struct jsonx *in, struct problems *p, struct jsonx *
         "platform",         "source",          "locale",       NULL};
     struct jsonx *o = jsonx_object(), *v;
     int64_t subtotal, shipping, discount, tax, total, claimed;
+    bool amounts_ok;
     const struct jsonx *cur;
     char code[4] = "";
     const char *status = "pending";
@@ -382,19 +383,22 @@ order_validate_create(const struct jsonx *in, struct problems *p, struct jsonx *
     jsonx_set_str(o, "status", status);
     jsonx_set_str(o, "currency", code);
     v = v_line_items(p, in, &subtotal);
-    v_int(p, in, "shipping_amount", "", false, 0, LIMIT_AMOUNT_MAX, 0, &shipping);
-    v_int(p, in, "discount_amount", "", false, 0, LIMIT_AMOUNT_MAX, 0, &discount);
-    v_int(p, in, "tax_amount", "", false, 0, LIMIT_AMOUNT_MAX, 0, &tax);
-    total = subtotal + shipping + tax - discount; /* each <= 2^63/4: cannot overflow */
-    if (subtotal > LIMIT_AMOUNT_MAX * 4) {
+    amounts_ok = v_int(p, in, "shipping_amount", "", false, 0, LIMIT_AMOUNT_MAX, 0, &shipping);
+    amounts_ok &= v_int(p, in, "discount_amount", "", false, 0, LIMIT_AMOUNT_MAX, 0, &discount);
+    amounts_ok &= v_int(p, in, "tax_amount", "", false, 0, LIMIT_AMOUNT_MAX, 0, &tax);
+    total = 0;
+    if (subtotal > INT64_MAX - 2 * LIMIT_AMOUNT_MAX) {
         problems_add(p, "line_items", "out_of_range", "the subtotal is too large");
-    } else if (total < 0) {
-        problems_add(p, "discount_amount", "out_of_range", "the total would be negative");
-    } else if (v_int(p, in, "total_amount", "", false, 0, INT64_MAX, total, &claimed) &&
-               claimed != total) {
-        problems_add(p, "total_amount", "total_mismatch",
-                     "is %lld but the lines, shipping, tax and discount give %lld",
-                     (long long)claimed, (long long)total);
+    } else if (amounts_ok) {
+        /* every term is bounded: subtotal + shipping + tax cannot overflow */
+        total = subtotal + shipping + tax - discount;
+        if (total < 0)
+            problems_add(p, "discount_amount", "out_of_range", "the total would be negative");
+        else if (v_int(p, in, "total_amount", "", false, 0, INT64_MAX, total, &claimed) &&
+                 claimed != total)
+            problems_add(p, "total_amount", "total_mismatch",
+                         "is %lld but the lines, shipping, tax and discount give %lld",
+                         (long long)claimed, (long long)total);
     }
     jsonx_set_int(o, "subtotal_amount", subtotal);
     jsonx_set_int(o, "shipping_amount", shipping);

@@ -35,7 +35,8 @@ int order_validate_patch(const struct jsonx *patch, struct problems *p);
 
 /* Applies a validated patch to the current row into next (a copy of cur): returns 1
  * when something changed (version + 1, updated_at, body re-rendered), 0 when nothing
- * did, -1 on an illegal status change (p has it), -2 on OOM. */
+ * did, -1 on an illegal status change, -2 on OOM. *event_type is set to
+ * "order.updated" or "order.canceled". */
 int order_apply_patch(const struct order_row *cur, const struct jsonx *patch,
                       struct order_row *next, int64_t now_ms, const char **event_type);
 

@@ -182,8 +182,8 @@ test_keys_round_trip(void **state)
             assert_int_equal(strlen(key), 40);
             assert_memory_equal(key, cases[i].prefix, 8);
             assert_int_equal(strspn(key + 8, base62), 32);
-            kind = (enum key_kind)-1;
-            mode = (enum key_mode)-1;
+            kind = (enum key_kind) - 1;
+            mode = (enum key_mode) - 1;
             assert_int_equal(ids_key_parse(key, &kind, &mode), 0);
             assert_int_equal(kind, cases[i].kind);
             assert_int_equal(mode, cases[i].mode);
@@ -201,10 +201,10 @@ test_key_parse_rejects(void **state)
     static const char *const bad[] = {
         "",
         "sk_test_",
-        "sk_test_0123456789abcdefghijABCDEFGHIJ0",    /* 31 */
-        "sk_test_0123456789abcdefghijABCDEFGHIJ012",  /* 33 */
-        "sk_test_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",   /* 32 bad chars */
-        "sk_test_0123456789abcdefghijABCDEFGHIJ-1",   /* one bad char */
+        "sk_test_0123456789abcdefghijABCDEFGHIJ0",   /* 31 */
+        "sk_test_0123456789abcdefghijABCDEFGHIJ012", /* 33 */
+        "sk_test_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",  /* 32 bad chars */
+        "sk_test_0123456789abcdefghijABCDEFGHIJ-1",  /* one bad char */
         "sk_test_0123456789abcdefghijABCDEFGHIJ 1",
         "rk_test_0123456789abcdefghijABCDEFGHIJ01",
         "sk_prod_0123456789abcdefghijABCDEFGHIJ01",
@@ -237,15 +237,15 @@ test_is_uuid(void **state)
 {
     static const char *const bad[] = {
         "",
-        "019A5F7E-3B2C-7D41-9A8E-2F6C1D0B4E77",   /* upper case */
-        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4E77",   /* one upper-case digit */
-        "019a5f7e3-b2c-7d41-9a8e-2f6c1d0b4e77",   /* dash moved */
+        "019A5F7E-3B2C-7D41-9A8E-2F6C1D0B4E77", /* upper case */
+        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4E77", /* one upper-case digit */
+        "019a5f7e3-b2c-7d41-9a8e-2f6c1d0b4e77", /* dash moved */
         "019a5f7e-3b2c7-d41-9a8e-2f6c1d0b4e77",
         "019a5f7e-3b2c-7d41-9a8e2-f6c1d0b4e77",
-        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e7",    /* 35 */
-        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e777",  /* 37 */
-        "019a5f7e03b2c07d4109a8e02f6c1d0b4e77",   /* no dashes, 36 */
-        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e7g",   /* not hex */
+        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e7",   /* 35 */
+        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e777", /* 37 */
+        "019a5f7e03b2c07d4109a8e02f6c1d0b4e77",  /* no dashes, 36 */
+        "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e7g",  /* not hex */
         "019a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e7-",
         "{19a5f7e-3b2c-7d41-9a8e-2f6c1d0b4e7}",
     };

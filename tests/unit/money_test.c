@@ -56,7 +56,7 @@ test_from_major_binary_float_noise(void **state)
     assert_true(sum != 0.3);
     assert_minor(31.009999999999998, 2, 3101);
     assert_minor(sum, 2, 30);
-    assert_minor(a * 3, 2, 30);   /* 0.30000000000000004 */
+    assert_minor(a * 3, 2, 30);          /* 0.30000000000000004 */
     assert_minor(1.005 * 1000, 0, 1005); /* 1004.9999999999999 */
 }
 
@@ -70,7 +70,7 @@ test_from_major_not_exact(void **state)
     assert_rc(1e-7, 2, MONEY_NOT_EXACT);
     assert_rc(12.5, 0, MONEY_NOT_EXACT); /* JPY */
     assert_rc(0.5, 0, MONEY_NOT_EXACT);
-    assert_rc(1.2345, 3, MONEY_NOT_EXACT); /* KWD */
+    assert_rc(1.2345, 3, MONEY_NOT_EXACT);  /* KWD */
     assert_rc(1.00001, 4, MONEY_NOT_EXACT); /* CLF */
 }
 
@@ -111,12 +111,12 @@ static void
 test_from_major_exponents(void **state)
 {
     (void)state;
-    assert_minor(12, 0, 12);         /* JPY */
-    assert_minor(1500, 0, 1500);     /* JPY */
-    assert_minor(1.234, 3, 1234);    /* KWD */
-    assert_minor(0.001, 3, 1);       /* KWD */
-    assert_minor(1.2345, 4, 12345);  /* CLF */
-    assert_minor(0.0001, 4, 1);      /* CLF */
+    assert_minor(12, 0, 12);        /* JPY */
+    assert_minor(1500, 0, 1500);    /* JPY */
+    assert_minor(1.234, 3, 1234);   /* KWD */
+    assert_minor(0.001, 3, 1);      /* KWD */
+    assert_minor(1.2345, 4, 12345); /* CLF */
+    assert_minor(0.0001, 4, 1);     /* CLF */
 }
 
 static void
