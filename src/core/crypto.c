@@ -19,10 +19,26 @@ crypto_init(void)
     return sodium_init() < 0 ? -1 : 0;
 }
 
+/* Small draws (ids) come from a per-thread pool refilled from the kernel, so an id is
+ * not one getrandom syscall per character; every pooled byte is used once and wiped. */
+#define POOL_SIZE 1024
+static _Thread_local uint8_t pool[POOL_SIZE];
+static _Thread_local size_t pool_left;
+
 void
 crypto_random(void *buf, size_t len)
 {
-    randombytes_buf(buf, len);
+    if (len > POOL_SIZE / 8) {
+        randombytes_buf(buf, len);
+        return;
+    }
+    if (pool_left < len) {
+        randombytes_buf(pool, sizeof pool);
+        pool_left = sizeof pool;
+    }
+    memcpy(buf, pool + sizeof pool - pool_left, len);
+    sodium_memzero(pool + sizeof pool - pool_left, len);
+    pool_left -= len;
 }
 
 uint32_t
@@ -75,6 +91,15 @@ void
 crypto_hex(const uint8_t *in, size_t len, char *out)
 {
     sodium_bin2hex(out, len * 2 + 1, in, len);
+}
+
+int
+crypto_base64(const uint8_t *in, size_t len, char *out, size_t outlen)
+{
+    if (outlen < sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL))
+        return -1;
+    sodium_bin2base64(out, outlen, in, len, sodium_base64_VARIANT_ORIGINAL);
+    return 0;
 }
 
 static int

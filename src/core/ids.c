@@ -68,11 +68,24 @@ ids_uuid4(char out[IDS_UUID_LEN])
     uuid_format(b, out);
 }
 
+/* n uniform characters of alphabet (32 or 62 letters): one random draw per id, with
+ * rejection of the bytes that would bias a 62-letter alphabet. */
 static void
 random_chars(const char *alphabet, uint32_t n_alpha, char *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = alphabet[crypto_random_below(n_alpha)];
+    uint8_t rnd[64];
+    size_t used = sizeof rnd, i = 0;
+    uint32_t limit = 256 - 256 % n_alpha;
+
+    while (i < n) {
+        if (used == sizeof rnd) {
+            crypto_random(rnd, sizeof rnd);
+            used = 0;
+        }
+        if (rnd[used] < limit)
+            out[i++] = alphabet[rnd[used] % n_alpha];
+        used++;
+    }
     out[n] = '\0';
 }
 
