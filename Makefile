@@ -2,12 +2,16 @@
 # orderd: `make run` and `make test` do everything on a fresh Debian 12 machine (as root).
 # The build itself is Meson + Ninja; this file wraps it and installs what is missing.
 
-APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format \
+APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format clang \
+	libclang-rt-dev \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
 BUILD := build
 ASAN := build-asan
+FUZZ := build-fuzz
+FUZZ_TARGETS := v1_order parsers
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan run test unit api format format-check lint clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test format format-check lint clean
 
 all: build
 
@@ -33,8 +37,23 @@ $(ASAN)/build.ninja:
 	meson setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false \
 	  -Dc_args=-fno-sanitize-recover=all -Dbuildtype=debug >/dev/null
 
+$(FUZZ)/build.ninja:
+	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' >/dev/null
+
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+build-fuzz: $(FUZZ)/build.ninja
+	ninja -C $(FUZZ)
+
+# Each fuzz target for FUZZ_SECONDS (default 60) on a scratch copy of its checked-in
+# corpus; a crash leaves its input in build-fuzz/ and fails.
+fuzz: deps build-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ)/corpus-$$t && cp -n fuzz/corpus/$$t/* $(FUZZ)/corpus-$$t/ ; \
+	  $(FUZZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/json.dict \
+	    -artifact_prefix=$(FUZZ)/ $(FUZZ)/corpus-$$t || exit 1; done
 
 build-asan: $(ASAN)/build.ninja
 	ninja -C $(ASAN)
@@ -45,8 +64,8 @@ run: deps build
 
 # Every test: format and lint, unit tests and the black-box suite, each on the normal
 # build and on the ASan+UBSan build. Ends with one "N passed, N failed" line.
-test: deps build build-asan
-	@tools/test.sh $(BUILD) $(ASAN)
+test: deps build build-asan build-fuzz
+	@tools/test.sh $(BUILD) $(ASAN) $(FUZZ)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
@@ -58,4 +77,4 @@ lint:
 	@tools/lint.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
 asan=${2:-build-asan}
+fuzz=${3:-build-fuzz}
 pass=0
 fail=0
 log=$(mktemp -d)
@@ -43,6 +44,13 @@ node_suite() { # label, binary
 
 check "format (clang-format)" make -s format-check
 check "lint (layers, banned functions, headers)" tools/lint.sh
+fuzz_smoke() { # target: a few seconds on the checked-in corpus (read-only copy)
+  local dir="$log/corpus-$1"
+  mkdir -p "$dir" && cp fuzz/corpus/"$1"/* "$dir"/
+  "$fuzz/fuzz_$1" -max_total_time=5 -dict=fuzz/json.dict -artifact_prefix="$log/" "$dir"
+}
+
+for t in v1_order parsers; do check "fuzz smoke: $t (5 s)" fuzz_smoke "$t"; done
 meson_suite "$build"
 meson_suite "$asan"
 node_suite "release build" "$build/orderd"

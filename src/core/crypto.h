@@ -34,6 +34,9 @@ int crypto_open(const uint8_t master[CRYPTO_MASTER_LEN], const uint8_t *sealed, 
                 void *out);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void crypto_hex(const uint8_t *in, size_t len, char *out);
+/* Standard Base64 (RFC 4648, with padding) of len bytes into out (outlen bytes, NUL
+ * included; 4 * ((len + 2) / 3) + 1 suffice). Returns 0, or -1 when out is too small. */
+int crypto_base64(const uint8_t *in, size_t len, char *out, size_t outlen);
 /* Loads the master key file, creating it (0600) when absent. Refuses a file readable or
  * writable by group or others. Returns 0, or -1 with a message in err. */
 int crypto_master_load(const char *path, uint8_t out[CRYPTO_MASTER_LEN], char *err, size_t errlen);
