@@ -3,7 +3,7 @@
 # The build itself is Meson + Ninja; this file wraps it and installs what is missing.
 
 APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format clang \
-	libclang-rt-dev \
+	libclang-rt-dev openssl \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
 BUILD := build
 ASAN := build-asan
@@ -11,7 +11,7 @@ FUZZ := build-fuzz
 FUZZ_TARGETS := v1_order parsers
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz fuzz run test format format-check lint clean
+.PHONY: all deps build build-asan build-fuzz fuzz run test bench format format-check lint clean
 
 all: build
 
@@ -66,6 +66,11 @@ run: deps build
 # build and on the ASan+UBSan build. Ends with one "N passed, N failed" line.
 test: deps build build-asan build-fuzz
 	@tools/test.sh $(BUILD) $(ASAN) $(FUZZ)
+
+# A benchmark, not a test: orderd, nginx and the Fastify+PostgreSQL peer under wrk in one
+# run; prints the table and the ratios (bench/RESULTS.md records runs).
+bench: deps build
+	@bench/run.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')

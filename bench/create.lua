@@ -3,6 +3,8 @@
 -- Set the key with: wrk ... -s bench/create.lua URL -- sk_test_...
 -- Ids are "<run>-<thread>-<n>" with small integers (LuaJIT prints big numbers as
 -- %.14g, which would make ids collide).
+local dir = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
+dofile(dir .. "report.lua")
 local counter = 0
 local key = "sk_missing"
 local prefix = ""

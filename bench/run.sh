@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# run.sh -- `make bench`: orderd, an nginx ceiling and (when ../shared/bench is there) the
+# Fastify + PostgreSQL peer, each driven by wrk in one run, then one table with the
+# ratios. A benchmark, not a test: it asserts nothing, it reports.
+#
+# env: DUR (10 s per case), WRK_T (2), WRK_C (64), CASES ("create get nginx peer")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${DUR:-10}
+WRK_T=${WRK_T:-2}
+WRK_C=${WRK_C:-64}
+CASES=${CASES:-"create get nginx peer"}
+ROOT=/tmp/orderd-bench
+PEER=../shared/bench
+ORDERD_PORT=18190
+NGINX_PORT=18180
+PEER_PORT=18480
+OUT=$ROOT/results.txt
+pids=()
+
+need=()
+for p in wrk nginx-light libnginx-mod-http-echo; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+done
+if [[ " $CASES " == *" peer "* && -d $PEER ]]; then
+  dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "ok installed" || need+=(postgresql-15)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# the Debian package starts a default nginx on :80; the bench uses its own instance only
+systemctl stop nginx 2>/dev/null || true
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  [ -f $ROOT/nginx/nginx.pid ] && kill -QUIT "$(cat $ROOT/nginx/nginx.pid)" 2>/dev/null || true
+  [ -d /tmp/bench-pg ] && bash $PEER/pg/pgctl.sh destroy >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+rm -rf $ROOT && mkdir -p $ROOT/nginx
+: > "$OUT"
+
+wait_port() {
+  for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done
+  echo "bench: port $1 did not open" >&2
+  return 1
+}
+
+# run NAME URL SCRIPT [args...]: one wrk run, its RESULT line appended to $OUT
+run() {
+  local name=$1 url=$2 script=$3 line
+  shift 3
+  line=$(wrk -t"$WRK_T" -c"$WRK_C" -d"${DUR}s" --timeout 10s -s "$script" "$url" -- "$@" |
+    grep '^RESULT ' | sed 's/^RESULT //')
+  echo "$name $line" >> "$OUT"
+  echo "  $name: $line" >&2
+}
+
+# orderd on a fresh SQLite store
+make -s build >/dev/null
+./build/orderd org create --name bench --db sqlite:$ROOT/o.db > $ROOT/org.json
+sk=$(python3 -c "import json;print(json.load(open('$ROOT/org.json'))['keys']['test']['secret'])")
+ORDERD_ACCESS_LOG=0 ./build/orderd serve --listen 127.0.0.1:$ORDERD_PORT --db sqlite:$ROOT/o.db \
+  2> $ROOT/orderd.log &
+orderd_pid=$!
+pids+=("$orderd_pid")
+wait_port $ORDERD_PORT
+if [[ " $CASES " == *" create "* ]]; then
+  run "orderd POST /v1/orders" http://127.0.0.1:$ORDERD_PORT/ bench/create.lua "$sk"
+fi
+if [[ " $CASES " == *" get "* ]]; then
+  id=$(curl -sS "http://127.0.0.1:$ORDERD_PORT/v1/orders?limit=1" -H "Authorization: Bearer $sk" |
+    python3 -c "import json,sys; d=json.load(sys.stdin)['data']; print(d[0]['id'] if d else '')")
+  if [ -z "$id" ]; then
+    id=$(curl -sS http://127.0.0.1:$ORDERD_PORT/v1/orders -H "Authorization: Bearer $sk" \
+      -H 'Content-Type: application/json' \
+      -d '{"currency":"EUR","line_items":[{"name":"a","quantity":1,"unit_price":1}]}' |
+      python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+  fi
+  run "orderd GET /v1/orders/{id}" "http://127.0.0.1:$ORDERD_PORT/v1/orders/$id" bench/get.lua "$sk"
+fi
+kill -TERM $orderd_pid && wait $orderd_pid || true
+pids=()
+rows=$(python3 -c "import sqlite3; print(sqlite3.connect('$ROOT/o.db').execute(\"select count(*) from orders where external_id like 'B-%'\").fetchone()[0])")
+echo "orderd-rows $rows" >> "$OUT"
+
+if [[ " $CASES " == *" nginx "* ]]; then
+  nginx -p $ROOT/nginx -c "$PWD/bench/nginx.conf"
+  wait_port $NGINX_PORT
+  run "nginx POST (body read, 201)" http://127.0.0.1:$NGINX_PORT/ bench/create.lua "$sk"
+  run "nginx GET (fixed JSON)" "http://127.0.0.1:$NGINX_PORT/v1/orders/x" bench/get.lua "$sk"
+  kill -QUIT "$(cat $ROOT/nginx/nginx.pid)"
+fi
+
+if [[ " $CASES " == *" peer "* && -d $PEER/peer-fastify ]]; then
+  mkdir -p $ROOT/peer && cp $PEER/peer-fastify/server.js $ROOT/peer/
+  (cd $ROOT/peer && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error \
+    fastify@5 pg@8 >/dev/null)
+  bash $PEER/pg/pgctl.sh start >/dev/null
+  STORE=pg WORKERS=2 PG_POOL=10 PORT=$PEER_PORT node $ROOT/peer/server.js 2> $ROOT/peer.log &
+  pids+=("$!")
+  wait_port $PEER_PORT
+  wrk -t"$WRK_T" -c"$WRK_C" -d3s -s $PEER/wrk/post-unique.lua http://127.0.0.1:$PEER_PORT/orders >/dev/null
+  line=$(wrk -t"$WRK_T" -c"$WRK_C" -d"${DUR}s" --timeout 10s -s $PEER/wrk/post-unique.lua \
+    http://127.0.0.1:$PEER_PORT/orders | grep '^RESULT ' | sed 's/^RESULT //')
+  echo "peer POST /orders (Fastify+pg) $line" >> "$OUT"
+  echo "  peer: $line" >&2
+fi
+
+python3 - "$OUT" <<'PY'
+import json, sys
+rows, res = None, {}
+for line in open(sys.argv[1]):
+    name, _, rest = line.rstrip("\n").partition(" {")
+    if line.startswith("orderd-rows "):
+        rows = int(line.split()[1]); continue
+    res[name] = json.loads("{" + rest)
+print("\n| case | req/s | p50 ms | p99 ms | non-2xx | errors |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, r in res.items():
+    print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['non2xx']} | {r['errors']} |")
+c = res.get("orderd POST /v1/orders")
+if c and rows is not None:
+    ok = c["requests"] - c["non2xx"]
+    print(f"\norderd creates: {ok} answered 2xx, {rows} rows stored "
+          f"({rows - ok:+d}: requests still in flight when wrk stopped are committed too)")
+def ratio(a, b, label):
+    if a in res and b in res:
+        print(f"{label}: {res[a]['rps'] / res[b]['rps']:.2f}")
+print()
+ratio("orderd POST /v1/orders", "nginx POST (body read, 201)", "create orderd/nginx (target >= 0.35)")
+ratio("orderd POST /v1/orders", "peer POST /orders (Fastify+pg)", "create orderd/peer (target >= 5)")
+ratio("orderd GET /v1/orders/{id}", "nginx GET (fixed JSON)", "get orderd/nginx (target >= 0.6)")
+PY
