@@ -115,7 +115,10 @@ for line in open(sys.argv[1]):
     name, _, rest = line.rstrip("\n").partition(" {")
     if line.startswith("orderd-rows "):
         rows = int(line.split()[1]); continue
-    res[name] = json.loads("{" + rest)
+    r = json.loads("{" + rest)
+    if "errors" not in r:  # the shared peer script's field names
+        r["errors"] = sum(r.get(k, 0) for k in ("connect_err", "read_err", "write_err", "timeouts"))
+    res[name] = r
 print("\n| case | req/s | p50 ms | p99 ms | non-2xx | errors |")
 print("|---|---:|---:|---:|---:|---:|")
 for name, r in res.items():
