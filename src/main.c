@@ -10,6 +10,8 @@
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/jsonx.h"
+#include "core/limits.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/svc.h"
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_DB     "sqlite:./data/orderd.db"
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -37,6 +40,7 @@ struct opts {
     const char *master_key;
     const char *name;
     const char *tls_cert, *tls_key;
+    const char *mode, *kind, *expires_in, *limit;
     const char *dialect_listen[MAX_LISTENERS]; /* "NAME=ADDR:PORT" */
     int n_dialect_listen;
     const char *args[MAX_ARGS]; /* positional arguments after the subcommand words */
@@ -52,6 +56,10 @@ usage(void)
             "       orderd org create --name NAME [--db URL]\n"
             "       orderd org set ORG_ID KEY=VALUE... [--db URL]\n"
             "       orderd org show ORG_ID [--db URL]\n"
+            "       orderd key roll ORG_ID --mode test|live --kind secret|publishable\n"
+            "                       [--expires-in DURATION]   (old keys' grace: 24h by default)\n"
+            "       orderd key revoke ORG_ID KEY_ID\n"
+            "       orderd audit ORG_ID [--limit N]\n"
             "       orderd migrate [--db URL]\n"
             "  --db sqlite:PATH (default %s) or postgres://...; env ORDERD_DB\n"
             "  --listen ADDR:PORT (default %s); env ORDERD_LISTEN\n"
@@ -78,6 +86,14 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
             dst = &o->master_key;
         else if (strcmp(argv[i], "--name") == 0)
             dst = &o->name;
+        else if (strcmp(argv[i], "--mode") == 0)
+            dst = &o->mode;
+        else if (strcmp(argv[i], "--kind") == 0)
+            dst = &o->kind;
+        else if (strcmp(argv[i], "--expires-in") == 0)
+            dst = &o->expires_in;
+        else if (strcmp(argv[i], "--limit") == 0)
+            dst = &o->limit;
         else if (strcmp(argv[i], "--tls-cert") == 0)
             dst = &o->tls_cert;
         else if (strcmp(argv[i], "--tls-key") == 0)
@@ -166,6 +182,50 @@ open_all(struct opts *o, struct app *app)
     return s;
 }
 
+/* Who runs this command, for the audit log. */
+static void
+audit_fill(struct audit_row *a, const char *org_id, const char *action, struct jsonx *detail)
+{
+    const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+
+    memset(a, 0, sizeof *a);
+    snprintf(a->org_id, sizeof a->org_id, "%s", org_id);
+    a->created_ms = clock_now_ms();
+    ids_uuid7(a->created_ms, a->id);
+    if (user != NULL)
+        snprintf(a->actor, sizeof a->actor, "cli:%s", user);
+    else
+        snprintf(a->actor, sizeof a->actor, "cli:uid %u", (unsigned)getuid());
+    snprintf(a->action, sizeof a->action, "%s", action);
+    a->detail = jsonx_dump(detail, NULL);
+    jsonx_free(detail);
+}
+
+/* "90s", "10m", "24h", "7d" or "0" -> milliseconds; -1 when malformed. */
+static int64_t
+parse_duration(const char *s)
+{
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    int64_t unit;
+
+    if (end == s || v < 0 || v > 100000)
+        return -1;
+    if (*end == '\0' && v == 0)
+        return 0;
+    if (strcmp(end, "s") == 0)
+        unit = 1000;
+    else if (strcmp(end, "m") == 0)
+        unit = 60 * 1000;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600 * 1000;
+    else if (strcmp(end, "d") == 0)
+        unit = 86400 * 1000;
+    else
+        return -1;
+    return (int64_t)v * unit;
+}
+
 static int
 cmd_migrate(struct opts *o)
 {
@@ -177,6 +237,20 @@ cmd_migrate(struct opts *o)
     store_close(s);
     printf("{\"migrated\":true}\n");
     return 0;
+}
+
+/* Sets key to the RFC 3339 time of ms, or null when ms is 0. */
+static void
+set_time(struct jsonx *o, const char *key, int64_t ms)
+{
+    char ts[CLOCK_RFC3339_LEN];
+
+    if (ms == 0) {
+        jsonx_set_null(o, key);
+        return;
+    }
+    clock_format_ms(ms, ts);
+    jsonx_set_str(o, key, ts);
 }
 
 static void
@@ -200,9 +274,13 @@ print_org(struct store *s, const struct org_rec *org)
             struct jsonx *k = jsonx_object();
             jsonx_set_str(k, "mode", ids_mode_name(keys[i].mode));
             jsonx_set_str(k, "kind", keys[i].kind == KEY_SECRET ? "secret" : "publishable");
+            jsonx_set_str(k, "id", keys[i].id);
             jsonx_set_str(k, "key", keys[i].display);
             clock_format_ms(keys[i].created_ms, ts);
             jsonx_set_str(k, "created_at", ts);
+            set_time(k, "expires_at", keys[i].expires_ms);
+            set_time(k, "revoked_at", keys[i].revoked_ms);
+            set_time(k, "last_used_at", keys[i].last_used_ms);
             jsonx_append(arr, k);
             key_rec_free(&keys[i]);
         }
@@ -224,6 +302,7 @@ cmd_org_create(struct opts *o)
     struct key_rec keys[4];
     char plain[4][IDS_KEY_LEN];
     struct store_write w = {0};
+    struct audit_row audit = {0};
     struct jsonx *doc, *k, *m;
     char *text;
     int rc = 1;
@@ -244,6 +323,10 @@ cmd_org_create(struct opts *o)
     w.org = &org;
     w.keys = keys;
     w.n_keys = 4;
+    doc = jsonx_object();
+    jsonx_set_str(doc, "name", org.name);
+    audit_fill(&audit, org.id, "org.created", doc);
+    w.audit = &audit;
     if (store_write_wait(s, &w) != STORE_OK) {
         fprintf(stderr, "orderd: could not store the new org\n");
         goto out;
@@ -266,6 +349,7 @@ cmd_org_create(struct opts *o)
     jsonx_free(doc);
     rc = 0;
 out:
+    free(audit.detail);
     for (int i = 0; i < 4; i++)
         key_rec_free(&keys[i]);
     store_close(s);
@@ -279,6 +363,8 @@ cmd_org_set(struct opts *o)
     struct store *s;
     struct org_rec org;
     struct store_write w = {0};
+    struct audit_row audit = {0};
+    struct jsonx *changes = NULL;
     char err[512], *next = NULL;
     int rc = 1;
 
@@ -298,10 +384,13 @@ cmd_org_set(struct opts *o)
         store_close(s);
         return 1;
     }
+    changes = jsonx_object();
     for (int i = 1; i < o->n_args; i++) {
-        char key[128];
+        char key[128], before[LIMIT_SETTING_LEN], after[LIMIT_SETTING_LEN];
         const char *eq = strchr(o->args[i], '=');
+        struct jsonx *change;
         snprintf(key, sizeof key, "%.*s", (int)(eq - o->args[i]), o->args[i]);
+        settings_get(org.settings, key, before, sizeof before);
         if (settings_apply(org.settings, key, eq + 1, &next, err, sizeof err) != 0) {
             fprintf(stderr, "orderd: %s\n", err);
             rc = 2;
@@ -309,7 +398,15 @@ cmd_org_set(struct opts *o)
         }
         free(org.settings);
         org.settings = next;
+        settings_get(org.settings, key, after, sizeof after);
+        change = jsonx_object();
+        jsonx_set_str(change, "from", before[0] ? before : NULL);
+        jsonx_set_str(change, "to", after[0] ? after : NULL);
+        jsonx_set(changes, key, change);
     }
+    audit_fill(&audit, org.id, "setting.changed", changes);
+    changes = NULL;
+    w.audit = &audit;
     w.kind = SW_ORG_SETTINGS;
     w.org = &org;
     if (store_write_wait(s, &w) != STORE_OK) {
@@ -319,6 +416,8 @@ cmd_org_set(struct opts *o)
     print_org(s, &org);
     rc = 0;
 out:
+    jsonx_free(changes);
+    free(audit.detail);
     org_rec_free(&org);
     store_close(s);
     return rc;
@@ -344,6 +443,162 @@ cmd_org_show(struct opts *o)
     } else {
         fprintf(stderr, "orderd: no org %s\n", o->args[0]);
     }
+    org_rec_free(&org);
+    store_close(s);
+    return rc;
+}
+
+static int
+cmd_key_roll(struct opts *o)
+{
+    struct app app = {0};
+    struct store *s;
+    struct org_rec org;
+    struct key_rec key = {0};
+    struct store_write w = {0};
+    struct audit_row audit = {0};
+    struct jsonx *detail, *out;
+    char plain[IDS_KEY_LEN], ts[CLOCK_RFC3339_LEN], *text;
+    enum key_mode mode;
+    enum key_kind kind;
+    int64_t grace = o->expires_in ? parse_duration(o->expires_in) : 24LL * 3600 * 1000;
+    int rc = 1;
+
+    if (o->n_args != 1 || o->mode == NULL || o->kind == NULL ||
+        (strcmp(o->mode, "test") != 0 && strcmp(o->mode, "live") != 0) ||
+        (strcmp(o->kind, "secret") != 0 && strcmp(o->kind, "publishable") != 0) || grace < 0) {
+        fprintf(stderr, "orderd: key roll ORG_ID --mode test|live --kind secret|publishable "
+                        "[--expires-in 24h|30m|0]\n");
+        return 2;
+    }
+    mode = strcmp(o->mode, "live") == 0 ? MODE_LIVE : MODE_TEST;
+    kind = strcmp(o->kind, "secret") == 0 ? KEY_SECRET : KEY_PUBLISHABLE;
+    if ((s = open_all(o, &app)) == NULL)
+        return 1;
+    if (s->ops->org_get(s, o->args[0], &org) != STORE_OK) {
+        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
+        goto out;
+    }
+    auth_key_new(&app, org.id, mode, kind, &key, plain);
+    w.kind = SW_KEY_ROLL;
+    w.keys = &key;
+    w.n_keys = 1;
+    w.key_grace_until = key.created_ms + grace;
+    clock_format_ms(w.key_grace_until, ts);
+    detail = jsonx_object();
+    jsonx_set_str(detail, "key_id", key.id);
+    jsonx_set_str(detail, "mode", o->mode);
+    jsonx_set_str(detail, "kind", o->kind);
+    jsonx_set_str(detail, "previous_keys_expire_at", ts);
+    audit_fill(&audit, org.id, "key.rolled", detail);
+    w.audit = &audit;
+    if (store_write_wait(s, &w) != STORE_OK) {
+        fprintf(stderr, "orderd: could not store the new key\n");
+        goto out;
+    }
+    out = jsonx_object();
+    jsonx_set_str(out, "id", key.id);
+    jsonx_set_str(out, "key", plain);
+    jsonx_set_str(out, "mode", o->mode);
+    jsonx_set_str(out, "kind", o->kind);
+    jsonx_set_str(out, "previous_keys_expire_at", ts);
+    text = jsonx_dump(out, NULL);
+    printf("%s\n", text ? text : "{}");
+    free(text);
+    jsonx_free(out);
+    rc = 0;
+out:
+    free(audit.detail);
+    key_rec_free(&key);
+    org_rec_free(&org);
+    store_close(s);
+    return rc;
+}
+
+static int
+cmd_key_revoke(struct opts *o)
+{
+    struct app app = {0};
+    struct store *s;
+    struct org_rec org;
+    struct store_write w = {0};
+    struct audit_row audit = {0};
+    struct jsonx *detail;
+    enum store_rc src;
+    int rc = 1;
+
+    if (o->n_args != 2) {
+        fprintf(stderr, "orderd: key revoke ORG_ID KEY_ID (orderd org show lists key ids)\n");
+        return 2;
+    }
+    if ((s = open_all(o, &app)) == NULL)
+        return 1;
+    if (s->ops->org_get(s, o->args[0], &org) != STORE_OK) {
+        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
+        goto out;
+    }
+    w.kind = SW_KEY_REVOKE;
+    snprintf(w.org_id, sizeof w.org_id, "%s", org.id);
+    w.key_id = o->args[1];
+    detail = jsonx_object();
+    jsonx_set_str(detail, "key_id", o->args[1]);
+    audit_fill(&audit, org.id, "key.revoked", detail);
+    w.audit = &audit;
+    src = store_write_wait(s, &w);
+    if (src == STORE_NOT_FOUND)
+        fprintf(stderr, "orderd: org %s has no active key %s\n", org.id, o->args[1]);
+    else if (src != STORE_OK)
+        fprintf(stderr, "orderd: could not revoke the key\n");
+    else
+        printf("{\"revoked\":\"%s\"}\n", o->args[1]);
+    rc = src == STORE_OK ? 0 : 1;
+out:
+    free(audit.detail);
+    org_rec_free(&org);
+    store_close(s);
+    return rc;
+}
+
+static int
+cmd_audit(struct opts *o)
+{
+    struct app app = {0};
+    struct store *s;
+    struct org_rec org;
+    struct audit_row *rows = NULL;
+    size_t n = 0;
+    long limit = o->limit ? strtol(o->limit, NULL, 10) : 100;
+    char ts[CLOCK_RFC3339_LEN];
+    struct buf b = {0};
+    int rc = 1;
+
+    if (o->n_args != 1 || limit < 1 || limit > 10000) {
+        fprintf(stderr, "orderd: audit ORG_ID [--limit 1..10000]\n");
+        return 2;
+    }
+    if ((s = open_all(o, &app)) == NULL)
+        return 1;
+    if (s->ops->org_get(s, o->args[0], &org) != STORE_OK) {
+        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
+        goto out;
+    }
+    if (s->ops->audit_list(s, org.id, (int)limit, &rows, &n) != STORE_OK) {
+        fprintf(stderr, "orderd: could not read the audit log\n");
+        goto out;
+    }
+    /* one JSON object per line, newest first */
+    for (size_t i = 0; i < n; i++) {
+        clock_format_ms(rows[i].created_ms, ts);
+        buf_printf(&b, "{\"id\":\"%s\",\"at\":\"%s\",\"actor\":", rows[i].id, ts);
+        jsonx_quote(&b, rows[i].actor);
+        buf_printf(&b, ",\"action\":\"%s\",\"detail\":%s}\n", rows[i].action, rows[i].detail);
+    }
+    if (n > 0 && buf_cstr(&b) != NULL)
+        fputs(b.data, stdout);
+    rc = 0;
+out:
+    buf_free(&b);
+    audit_rows_free(rows, n);
     org_rec_free(&org);
     store_close(s);
     return rc;
@@ -492,6 +747,19 @@ main(int argc, char **argv)
         if (parse_opts(argc, argv, 2, &o) != 0)
             return usage();
         rc = strcmp(cmd, "serve") == 0 ? cmd_serve(&o) : cmd_migrate(&o);
+    } else if (strcmp(cmd, "key") == 0 && sub != NULL) {
+        if (parse_opts(argc, argv, 3, &o) != 0)
+            return usage();
+        if (strcmp(sub, "roll") == 0)
+            rc = cmd_key_roll(&o);
+        else if (strcmp(sub, "revoke") == 0)
+            rc = cmd_key_revoke(&o);
+        else
+            rc = usage();
+    } else if (strcmp(cmd, "audit") == 0) {
+        if (parse_opts(argc, argv, 2, &o) != 0)
+            return usage();
+        rc = cmd_audit(&o);
     } else if (strcmp(cmd, "org") == 0 && sub != NULL) {
         if (parse_opts(argc, argv, 3, &o) != 0)
             return usage();

@@ -33,6 +33,7 @@ auth_key(struct app *app, const char *key, struct auth *a)
     if (rc == STORE_OK && crypto_equal(rec.hash, hash, CRYPTO_HASH_LEN) && rec.kind == kind &&
         rec.mode == mode) {
         a->ok = true;
+        app->store->ops->key_touch(app->store, hash);
         memcpy(a->org_id, rec.org_id, sizeof a->org_id);
         a->mode = mode;
         a->kind = kind;
@@ -61,37 +62,40 @@ auth_bearer(struct req *req)
 }
 
 void
+auth_key_new(const struct app *app, const char *org_id, enum key_mode mode, enum key_kind kind,
+             struct key_rec *k, char plain[IDS_KEY_LEN])
+{
+    size_t len;
+
+    memset(k, 0, sizeof *k);
+    ids_key(kind, mode, plain);
+    ids_key_id(k->id);
+    len = strlen(plain);
+    crypto_sha256(plain, len, k->hash);
+    snprintf(k->org_id, sizeof k->org_id, "%s", org_id);
+    k->mode = mode;
+    k->kind = kind;
+    k->created_ms = clock_now_ms();
+    if (kind == KEY_PUBLISHABLE) {
+        memcpy(k->display, plain, sizeof k->display);
+    } else {
+        memcpy(k->display, plain, 8);
+        memcpy(k->display + 8, "...", 3);
+        memcpy(k->display + 11, plain + len - 4, 5);
+    }
+    /* sealed copy for HMAC-based dialects; the hash alone cannot serve them */
+    k->sealed = malloc(len + CRYPTO_SEAL_EXTRA);
+    if (k->sealed != NULL) {
+        crypto_seal(app->master, plain, len, k->sealed);
+        k->sealed_len = len + CRYPTO_SEAL_EXTRA;
+    }
+}
+
+void
 auth_keys_new(const struct app *app, const char *org_id, struct key_rec keys[4],
               char plain[4][IDS_KEY_LEN])
 {
-    int64_t now = clock_now_ms();
-
-    for (int i = 0; i < 4; i++) {
-        enum key_mode mode = i < 2 ? MODE_TEST : MODE_LIVE;
-        enum key_kind kind = i % 2 ? KEY_SECRET : KEY_PUBLISHABLE;
-        struct key_rec *k = &keys[i];
-        size_t len;
-
-        memset(k, 0, sizeof *k);
-        ids_key(kind, mode, plain[i]);
-        len = strlen(plain[i]);
-        crypto_sha256(plain[i], len, k->hash);
-        snprintf(k->org_id, sizeof k->org_id, "%s", org_id);
-        k->mode = mode;
-        k->kind = kind;
-        k->created_ms = now;
-        if (kind == KEY_PUBLISHABLE) {
-            memcpy(k->display, plain[i], sizeof k->display);
-        } else {
-            memcpy(k->display, plain[i], 8);
-            memcpy(k->display + 8, "...", 3);
-            memcpy(k->display + 11, plain[i] + len - 4, 5);
-        }
-        /* sealed copy for HMAC-based dialects; the hash alone cannot serve them */
-        k->sealed = malloc(len + CRYPTO_SEAL_EXTRA);
-        if (k->sealed != NULL) {
-            crypto_seal(app->master, plain[i], len, k->sealed);
-            k->sealed_len = len + CRYPTO_SEAL_EXTRA;
-        }
-    }
+    for (int i = 0; i < 4; i++)
+        auth_key_new(app, org_id, i < 2 ? MODE_TEST : MODE_LIVE,
+                     i % 2 ? KEY_SECRET : KEY_PUBLISHABLE, &keys[i], plain[i]);
 }

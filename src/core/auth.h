@@ -19,6 +19,9 @@ enum auth_rc auth_key(struct app *app, const char *key, struct auth *a);
 /* Reads "Authorization: Bearer <key>" and resolves it into req->auth. */
 enum auth_rc auth_bearer(struct req *req);
 
+/* Fills k with a fresh key of that mode and kind for org_id; its text goes to plain. */
+void auth_key_new(const struct app *app, const char *org_id, enum key_mode mode, enum key_kind kind,
+                  struct key_rec *k, char plain[IDS_KEY_LEN]);
 /* Fills keys[4] (test pk, test sk, live pk, live sk) for org_id with fresh keys whose
  * text goes to plain[4]. */
 void auth_keys_new(const struct app *app, const char *org_id, struct key_rec keys[4],

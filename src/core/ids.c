@@ -122,6 +122,16 @@ ids_org(char out[IDS_ORG_LEN])
             *p = (char)(*p - 'A' + 'a');
 }
 
+void
+ids_key_id(char out[IDS_KEY_ID_LEN])
+{
+    memcpy(out, "key_", 4);
+    random_chars(b32, 32, out + 4, IDS_KEY_ID_LEN - 5);
+    for (char *p = out + 4; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
 const char *
 ids_mode_name(enum key_mode mode)
 {

@@ -16,6 +16,7 @@
 #define IDS_REQUEST_LEN 25 /* "req_" + 20 chars + NUL */
 #define IDS_ORG_LEN     25 /* "org_" + 20 chars + NUL */
 #define IDS_KEY_LEN     48 /* "sk_test_" + 32 chars + NUL (with room) */
+#define IDS_KEY_ID_LEN  25 /* "key_" + 20 chars + NUL */
 
 enum key_kind { KEY_PUBLISHABLE = 0, KEY_SECRET = 1 };
 enum key_mode { MODE_TEST = 0, MODE_LIVE = 1 };
@@ -28,6 +29,8 @@ void ids_short(char out[IDS_SHORT_LEN]);
 void ids_event(int64_t ms, char out[IDS_EVENT_LEN]);
 void ids_request(char out[IDS_REQUEST_LEN]);
 void ids_org(char out[IDS_ORG_LEN]);
+/* "key_" + 20 lower-case base32 characters: a key's public name. */
+void ids_key_id(char out[IDS_KEY_ID_LEN]);
 /* "pk_test_…", "sk_live_…": 32 base62 characters of randomness (190 bits). */
 void ids_key(enum key_kind kind, enum key_mode mode, char out[IDS_KEY_LEN]);
 /* Parses a key's prefix. Returns 0 and sets kind/mode, or -1 when it is not shaped like

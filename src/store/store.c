@@ -112,6 +112,14 @@ event_rows_free(struct event_row *rows, size_t n)
 }
 
 void
+audit_rows_free(struct audit_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].detail);
+    free(rows);
+}
+
+void
 idem_row_free(struct idem_row *r)
 {
     free(r->key);

@@ -41,6 +41,7 @@ struct org_rec {
 };
 
 struct key_rec {
+    char id[IDS_KEY_ID_LEN];       /* "key_…": names the key in the CLI and the audit log */
     uint8_t hash[CRYPTO_HASH_LEN]; /* SHA-256 of the whole key: the lookup handle */
     char org_id[IDS_ORG_LEN];
     enum key_mode mode;
@@ -49,6 +50,19 @@ struct key_rec {
     uint8_t *sealed;           /* owned; the key sealed with the master key, or NULL */
     size_t sealed_len;
     int64_t created_ms;
+    int64_t expires_ms;   /* 0: does not expire */
+    int64_t revoked_ms;   /* 0: not revoked */
+    int64_t last_used_ms; /* 0: never used (recorded within about a minute of use) */
+};
+
+/* One entry of an org's audit log: who changed a key or a setting, when, and how. */
+struct audit_row {
+    char org_id[IDS_ORG_LEN];
+    char id[IDS_UUID_LEN]; /* UUIDv7: time-ordered */
+    int64_t created_ms;
+    char actor[64];
+    char action[32]; /* "org.created", "setting.changed", "key.rolled", "key.revoked" */
+    char *detail;    /* owned: JSON object text */
 };
 
 struct order_row {
@@ -116,7 +130,10 @@ enum store_write_kind {
     SW_ORDER_MUTATE,
     SW_ORG_INSERT,
     SW_ORG_SETTINGS,
-    SW_CUSTOM, /* w->custom only: an API's own tables */
+    SW_CUSTOM,     /* w->custom only: an API's own tables */
+    SW_KEY_ROLL,   /* insert keys[0]; the org's other keys of its mode and kind expire at
+                    * key_grace_until (or at once when earlier) */
+    SW_KEY_REVOKE, /* revoke the key key_id of org_id */
 };
 
 /* A backend connection inside a read or a write transaction. Opaque outside the
@@ -157,6 +174,10 @@ struct store_write {
     struct org_rec *org;
     struct key_rec *keys;
     int n_keys;
+    int64_t key_grace_until; /* SW_KEY_ROLL */
+    const char *key_id;      /* SW_KEY_REVOKE */
+    /* Any write: an audit entry committed with it (or NULL). */
+    const struct audit_row *audit;
 
     /* results, set before done runs */
     enum store_rc rc;
@@ -197,6 +218,11 @@ struct store_ops {
                                 struct key_rec *out);
     /* Runs fn on a read connection (an API's own tables). */
     enum store_rc (*read)(struct store *s, store_tx_fn fn, void *arg);
+    /* Notes that a key was used now; written in batches, not on every request. */
+    void (*key_touch)(struct store *s, const uint8_t hash[CRYPTO_HASH_LEN]);
+    /* The org's audit log, newest first, at most limit entries. */
+    enum store_rc (*audit_list)(struct store *s, const char *org_id, int limit,
+                                struct audit_row **rows, size_t *n);
 };
 
 struct store {
@@ -223,6 +249,7 @@ void order_rows_free(struct order_row *rows, size_t n);
 void event_row_free(struct event_row *r);
 void event_rows_free(struct event_row *rows, size_t n);
 void idem_row_free(struct idem_row *r);
+void audit_rows_free(struct audit_row *rows, size_t n);
 /* Deep copy of an order row (owned members duplicated); returns 0 or -1 on OOM. */
 int order_row_copy(struct order_row *dst, const struct order_row *src);
 

@@ -71,6 +71,19 @@ static const char *const sqlite_migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (org_id, mode, key));"
     "CREATE INDEX idempotency_created ON idempotency(created_ms);",
+    /* 2: key ids and last use (rotation, revocation), the audit log */
+    "ALTER TABLE api_keys ADD COLUMN id TEXT;"
+    "ALTER TABLE api_keys ADD COLUMN last_used_ms INTEGER;"
+    "UPDATE api_keys SET id = 'key_' || lower(hex(randomblob(10))) WHERE id IS NULL;"
+    "CREATE UNIQUE INDEX api_keys_id ON api_keys(id);"
+    "CREATE TABLE audit ("
+    "  org_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  PRIMARY KEY (org_id, id));",
 };
 
 #endif

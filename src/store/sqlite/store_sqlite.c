@@ -27,6 +27,9 @@
 #define ORDER_COLS                                                                                 \
     "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "           \
     "customer_email, version, created_ms, updated_ms, body"
+#define KEY_COLS                                                                                   \
+    "hash, org_id, mode, kind, display, sealed, created_ms, id, expires_ms, revoked_ms, "          \
+    "last_used_ms"
 #define EVENT_COLS "org_id, mode, id, type, order_id, created_ms, request_id, data"
 #define IDEM_COLS  "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
 #define ORDER_FILTERS                                                                              \
@@ -62,6 +65,11 @@ enum stmt_id {
     ST_KEY_INSERT,
     ST_ORG_SETTINGS,
     ST_KEY_SECRET,
+    ST_KEY_EXPIRE_OTHERS,
+    ST_KEY_REVOKE,
+    ST_KEY_TOUCH,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_LIST,
     ST_COUNT
 };
 
@@ -69,10 +77,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PING] = "SELECT 1",
     [ST_ORG_GET] = "SELECT id, uuid, name, settings, created_ms FROM orgs WHERE id = ?1 OR "
                    "uuid = lower(?1)",
-    [ST_ORG_KEYS] = "SELECT hash, org_id, mode, kind, display, sealed, created_ms FROM api_keys "
-                    "WHERE org_id = ?1 AND revoked_ms IS NULL ORDER BY mode, kind",
+    [ST_ORG_KEYS] = "SELECT " KEY_COLS " FROM api_keys WHERE org_id = ?1 "
+                    "ORDER BY mode, kind, created_ms",
     [ST_ORGS_SETTINGS] = "SELECT settings FROM orgs WHERE settings <> '{}'",
-    [ST_KEY_FIND] = "SELECT hash, org_id, mode, kind, display, sealed, created_ms FROM api_keys "
+    [ST_KEY_FIND] = "SELECT " KEY_COLS " FROM api_keys "
                     "WHERE hash = ?1 AND revoked_ms IS NULL AND (expires_ms IS NULL OR "
                     "expires_ms > ?2)",
     [ST_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE org_id = ?1 AND mode = ?2 AND "
@@ -105,15 +113,28 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ORG_INSERT] = "INSERT INTO orgs (id, uuid, name, settings, created_ms) VALUES "
                       "(?1, ?2, ?3, ?4, ?5)",
     [ST_KEY_INSERT] = "INSERT INTO api_keys (hash, org_id, mode, kind, display, sealed, "
-                      "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      "created_ms, id, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_ORG_SETTINGS] = "UPDATE orgs SET settings = ?2 WHERE id = ?1",
-    [ST_KEY_SECRET] = "SELECT hash, org_id, mode, kind, display, sealed, created_ms FROM api_keys "
+    [ST_KEY_SECRET] = "SELECT " KEY_COLS " FROM api_keys "
                       "WHERE org_id = ?1 AND mode = ?2 AND kind = 'secret' AND revoked_ms IS "
                       "NULL AND (expires_ms IS NULL OR expires_ms > ?3) ORDER BY created_ms DESC "
                       "LIMIT 1",
+    [ST_KEY_EXPIRE_OTHERS] = "UPDATE api_keys SET expires_ms = ?4 WHERE org_id = ?1 AND mode = ?2 "
+                             "AND kind = ?3 AND revoked_ms IS NULL AND (expires_ms IS NULL OR "
+                             "expires_ms > ?4)",
+    [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?3 WHERE org_id = ?1 AND id = ?2 AND "
+                      "revoked_ms IS NULL",
+    [ST_KEY_TOUCH] = "UPDATE api_keys SET last_used_ms = ?2 WHERE hash = ?1 AND "
+                     "(last_used_ms IS NULL OR last_used_ms < ?2)",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit (org_id, id, created_ms, actor, action, detail) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_AUDIT_LIST] = "SELECT org_id, id, created_ms, actor, action, detail FROM audit "
+                      "WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2",
 };
 
-#define CUSTOM_STMTS 96
+#define CUSTOM_STMTS   96
+#define TOUCH_MAX      256   /* distinct keys remembered between flushes */
+#define TOUCH_FLUSH_MS 10000 /* last-used times reach the database this often */
 
 struct store_conn {
     sqlite3 *db;
@@ -140,6 +161,15 @@ struct sqlite_store {
     struct store_write *q_head, *q_tail;
     bool stopping;
     int64_t last_expire_ms;
+
+    /* keys used since the last flush (key_touch); written by the committer */
+    pthread_mutex_t touch_lock;
+    struct {
+        uint8_t hash[CRYPTO_HASH_LEN];
+        int64_t ms;
+    } touch[TOUCH_MAX];
+    int n_touch;
+    int64_t last_touch_flush_ms;
 };
 
 #define S(s) ((struct sqlite_store *)(s))
@@ -407,6 +437,10 @@ key_from_stmt(sqlite3_stmt *st, struct key_rec *r)
         r->sealed_len = (size_t)sealed_len;
     }
     r->created_ms = sqlite3_column_int64(st, 6);
+    col_copy(st, 7, r->id, sizeof r->id);
+    r->expires_ms = sqlite3_column_int64(st, 8);
+    r->revoked_ms = sqlite3_column_int64(st, 9);
+    r->last_used_ms = sqlite3_column_int64(st, 10);
     return 0;
 }
 
@@ -571,6 +605,69 @@ s_read(struct store *base, store_tx_fn fn, void *arg)
     enum store_rc rc = fn(c, arg);
 
     reader_put(s, c);
+    return rc;
+}
+
+static void
+s_key_touch(struct store *base, const uint8_t hash[CRYPTO_HASH_LEN])
+{
+    struct sqlite_store *s = S(base);
+    int64_t now = clock_now_ms();
+    int i;
+
+    pthread_mutex_lock(&s->touch_lock);
+    for (i = 0; i < s->n_touch && memcmp(s->touch[i].hash, hash, CRYPTO_HASH_LEN) != 0; i++)
+        ;
+    if (i < TOUCH_MAX) {
+        if (i == s->n_touch) {
+            memcpy(s->touch[i].hash, hash, CRYPTO_HASH_LEN);
+            s->n_touch++;
+        }
+        s->touch[i].ms = now;
+    }
+    pthread_mutex_unlock(&s->touch_lock);
+}
+
+static enum store_rc
+s_audit_list(struct store *base, const char *org_id, int limit, struct audit_row **rows, size_t *n)
+{
+    struct sqlite_store *s = S(base);
+    struct store_conn *c = reader_get(s);
+    sqlite3_stmt *st = stmt(c, ST_AUDIT_LIST);
+    struct audit_row *arr = NULL, *grown;
+    enum store_rc rc = STORE_FAIL;
+    size_t count = 0;
+    int r = SQLITE_DONE;
+
+    if (st == NULL)
+        goto out;
+    bind_text(st, 1, org_id);
+    sqlite3_bind_int(st, 2, limit);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        grown = realloc(arr, (count + 1) * sizeof *arr);
+        if (grown == NULL)
+            goto out;
+        arr = grown;
+        memset(&arr[count], 0, sizeof arr[count]);
+        col_copy(st, 0, arr[count].org_id, sizeof arr[count].org_id);
+        col_copy(st, 1, arr[count].id, sizeof arr[count].id);
+        arr[count].created_ms = sqlite3_column_int64(st, 2);
+        col_copy(st, 3, arr[count].actor, sizeof arr[count].actor);
+        col_copy(st, 4, arr[count].action, sizeof arr[count].action);
+        arr[count].detail = col_dup(st, 5);
+        if (arr[count++].detail == NULL)
+            goto out;
+    }
+    rc = r == SQLITE_DONE ? STORE_OK : map_rc(c->db, r, "audit list");
+out:
+    reader_put(s, c);
+    if (rc != STORE_OK) {
+        audit_rows_free(arr, count);
+        arr = NULL;
+        count = 0;
+    }
+    *rows = arr;
+    *n = count;
     return rc;
 }
 
@@ -991,6 +1088,27 @@ out:
 }
 
 static enum store_rc
+key_insert(struct store_conn *c, const char *org_id, const struct key_rec *k)
+{
+    sqlite3_stmt *st = stmt(c, ST_KEY_INSERT);
+
+    if (st == NULL)
+        return STORE_FAIL;
+    sqlite3_bind_blob(st, 1, k->hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
+    bind_text(st, 2, org_id);
+    bind_text(st, 3, mode_text(k->mode));
+    bind_text(st, 4, k->kind == KEY_SECRET ? "secret" : "publishable");
+    bind_text(st, 5, k->display);
+    if (k->sealed != NULL)
+        sqlite3_bind_blob(st, 6, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, k->created_ms);
+    bind_text(st, 8, k->id);
+    if (k->expires_ms > 0)
+        sqlite3_bind_int64(st, 9, k->expires_ms);
+    return exec_step(c, st, "key insert");
+}
+
+static enum store_rc
 apply_org_insert(struct store_conn *c, struct store_write *w)
 {
     sqlite3_stmt *st = stmt(c, ST_ORG_INSERT);
@@ -1004,22 +1122,60 @@ apply_org_insert(struct store_conn *c, struct store_write *w)
     bind_text(st, 4, w->org->settings ? w->org->settings : "{}");
     sqlite3_bind_int64(st, 5, w->org->created_ms);
     rc = exec_step(c, st, "org insert");
-    for (int i = 0; rc == STORE_OK && i < w->n_keys; i++) {
-        const struct key_rec *k = &w->keys[i];
-        st = stmt(c, ST_KEY_INSERT);
-        if (st == NULL)
-            return STORE_FAIL;
-        sqlite3_bind_blob(st, 1, k->hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
-        bind_text(st, 2, w->org->id);
-        bind_text(st, 3, mode_text(k->mode));
-        bind_text(st, 4, k->kind == KEY_SECRET ? "secret" : "publishable");
-        bind_text(st, 5, k->display);
-        if (k->sealed != NULL)
-            sqlite3_bind_blob(st, 6, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 7, k->created_ms);
-        rc = exec_step(c, st, "key insert");
-    }
+    for (int i = 0; rc == STORE_OK && i < w->n_keys; i++)
+        rc = key_insert(c, w->org->id, &w->keys[i]);
     return rc;
+}
+
+/* The new key, and the grace period of the keys it replaces. */
+static enum store_rc
+apply_key_roll(struct store_conn *c, struct store_write *w)
+{
+    const struct key_rec *k = &w->keys[0];
+    sqlite3_stmt *st = stmt(c, ST_KEY_EXPIRE_OTHERS);
+    enum store_rc rc;
+
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, k->org_id);
+    bind_text(st, 2, mode_text(k->mode));
+    bind_text(st, 3, k->kind == KEY_SECRET ? "secret" : "publishable");
+    sqlite3_bind_int64(st, 4, w->key_grace_until);
+    rc = exec_step(c, st, "key expire others");
+    return rc == STORE_OK ? key_insert(c, k->org_id, k) : rc;
+}
+
+static enum store_rc
+apply_key_revoke(struct store_conn *c, struct store_write *w)
+{
+    sqlite3_stmt *st = stmt(c, ST_KEY_REVOKE);
+    enum store_rc rc;
+
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, w->org_id);
+    bind_text(st, 2, w->key_id);
+    sqlite3_bind_int64(st, 3, clock_now_ms());
+    rc = exec_step(c, st, "key revoke");
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = STORE_NOT_FOUND;
+    return rc;
+}
+
+static enum store_rc
+audit_insert(struct store_conn *c, const struct audit_row *a)
+{
+    sqlite3_stmt *st = stmt(c, ST_AUDIT_INSERT);
+
+    if (st == NULL)
+        return STORE_FAIL;
+    bind_text(st, 1, a->org_id);
+    bind_text(st, 2, a->id);
+    sqlite3_bind_int64(st, 3, a->created_ms);
+    bind_text(st, 4, a->actor);
+    bind_text(st, 5, a->action);
+    bind_text(st, 6, a->detail ? a->detail : "{}");
+    return exec_step(c, st, "audit insert");
 }
 
 static enum store_rc
@@ -1039,7 +1195,7 @@ apply_org_settings(struct store_conn *c, struct store_write *w)
 }
 
 static enum store_rc
-apply(struct store_conn *c, struct store_write *w)
+apply_kind(struct store_conn *c, struct store_write *w)
 {
     switch (w->kind) {
     case SW_ORDER_INSERT:
@@ -1052,11 +1208,57 @@ apply(struct store_conn *c, struct store_write *w)
         return apply_org_settings(c, w);
     case SW_CUSTOM:
         return w->custom != NULL ? w->custom(c, w->hook_arg) : STORE_FAIL;
+    case SW_KEY_ROLL:
+        return apply_key_roll(c, w);
+    case SW_KEY_REVOKE:
+        return apply_key_revoke(c, w);
     }
     return STORE_FAIL;
 }
 
-/* Runs one batch: one transaction, a savepoint per write, one COMMIT (one fsync). */
+static enum store_rc
+apply(struct store_conn *c, struct store_write *w)
+{
+    enum store_rc rc = apply_kind(c, w);
+
+    if (rc == STORE_OK && w->audit != NULL)
+        rc = audit_insert(c, w->audit);
+    return rc;
+}
+
+/* Writes the remembered last-used times (inside the batch's transaction). A failure
+ * only loses these hints. */
+static void
+touch_flush(struct sqlite_store *s, int64_t now)
+{
+    sqlite3_stmt *st;
+    int n;
+
+    pthread_mutex_lock(&s->touch_lock);
+    n = s->n_touch;
+    for (int i = 0; i < n && (st = stmt(&s->writer, ST_KEY_TOUCH)) != NULL; i++) {
+        sqlite3_bind_blob(st, 1, s->touch[i].hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, s->touch[i].ms);
+        exec_step(&s->writer, st, "key touch");
+    }
+    s->n_touch = 0;
+    pthread_mutex_unlock(&s->touch_lock);
+    s->last_touch_flush_ms = now;
+}
+
+static bool
+touch_due(struct sqlite_store *s, int64_t now, bool force)
+{
+    bool pending;
+
+    pthread_mutex_lock(&s->touch_lock);
+    pending = s->n_touch > 0;
+    pthread_mutex_unlock(&s->touch_lock);
+    return pending && (force || now - s->last_touch_flush_ms >= TOUCH_FLUSH_MS);
+}
+
+/* Runs one batch: one transaction, a savepoint per write, one COMMIT (one fsync). A NULL
+ * batch only does the housekeeping (last-used times). */
 static void
 run_batch(struct sqlite_store *s, struct store_write *batch)
 {
@@ -1084,6 +1286,8 @@ run_batch(struct sqlite_store *s, struct store_write *batch)
             exec_sql(c, "ROLLBACK TO w");
         exec_sql(c, "RELEASE w");
     }
+    if (rc == STORE_OK && touch_due(s, now, batch == NULL))
+        touch_flush(s, now);
     if (rc == STORE_OK && now - s->last_expire_ms > 60000 &&
         (st = stmt(c, ST_IDEM_EXPIRE_ALL)) != NULL) {
         sqlite3_bind_int64(st, 1, now - LIMIT_IDEM_TTL_MS);
@@ -1113,10 +1317,21 @@ committer_main(void *arg)
 
     for (;;) {
         pthread_mutex_lock(&s->q_lock);
-        while (s->q_head == NULL && !s->stopping)
-            pthread_cond_wait(&s->q_cond, &s->q_lock);
+        while (s->q_head == NULL && !s->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += TOUCH_FLUSH_MS / 1000;
+            if (pthread_cond_timedwait(&s->q_cond, &s->q_lock, &until) != 0 && s->q_head == NULL &&
+                touch_due(s, clock_now_ms(), true)) {
+                pthread_mutex_unlock(&s->q_lock);
+                run_batch(s, NULL); /* idle: write the last-used times */
+                pthread_mutex_lock(&s->q_lock);
+            }
+        }
         if (s->q_head == NULL && s->stopping) {
             pthread_mutex_unlock(&s->q_lock);
+            if (touch_due(s, clock_now_ms(), true))
+                run_batch(s, NULL);
             break;
         }
         batch = last = s->q_head;
@@ -1263,6 +1478,7 @@ s_close(struct store *base)
     pthread_cond_destroy(&s->pool_cond);
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_cond);
+    pthread_mutex_destroy(&s->touch_lock);
     free(s->path);
     free(s);
 }
@@ -1282,6 +1498,8 @@ static const struct store_ops sqlite_ops = {
     .idem_get = s_idem_get,
     .key_secret = s_key_secret,
     .read = s_read,
+    .key_touch = s_key_touch,
+    .audit_list = s_audit_list,
 };
 
 struct store *
@@ -1299,6 +1517,7 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
     pthread_cond_init(&s->pool_cond, NULL);
     pthread_mutex_init(&s->q_lock, NULL);
     pthread_cond_init(&s->q_cond, NULL);
+    pthread_mutex_init(&s->touch_lock, NULL);
     s->path = strdup(path);
     if (s->path == NULL || conn_open(&s->writer, path, true, err, errlen) != 0)
         goto fail;
