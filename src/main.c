@@ -76,30 +76,34 @@ usage(void)
 static int
 parse_opts(int argc, char **argv, int first, struct opts *o)
 {
+    const struct {
+        const char *flag;
+        const char **dst;
+    } flags[] = {
+        {"--db", &o->db},
+        {"--listen", &o->listen},
+        {"--master-key", &o->master_key},
+        {"--name", &o->name},
+        {"--mode", &o->mode},
+        {"--kind", &o->kind},
+        {"--expires-in", &o->expires_in},
+        {"--limit", &o->limit},
+        {"--tls-cert", &o->tls_cert},
+        {"--tls-key", &o->tls_key},
+    };
+
     for (int i = first; i < argc; i++) {
         const char **dst = NULL;
-        if (strcmp(argv[i], "--db") == 0)
-            dst = &o->db;
-        else if (strcmp(argv[i], "--listen") == 0)
-            dst = &o->listen;
-        else if (strcmp(argv[i], "--master-key") == 0)
-            dst = &o->master_key;
-        else if (strcmp(argv[i], "--name") == 0)
-            dst = &o->name;
-        else if (strcmp(argv[i], "--mode") == 0)
-            dst = &o->mode;
-        else if (strcmp(argv[i], "--kind") == 0)
-            dst = &o->kind;
-        else if (strcmp(argv[i], "--expires-in") == 0)
-            dst = &o->expires_in;
-        else if (strcmp(argv[i], "--limit") == 0)
-            dst = &o->limit;
-        else if (strcmp(argv[i], "--tls-cert") == 0)
-            dst = &o->tls_cert;
-        else if (strcmp(argv[i], "--tls-key") == 0)
-            dst = &o->tls_key;
-        else if (strcmp(argv[i], "--dialect-listen") == 0 && o->n_dialect_listen < MAX_LISTENERS)
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0] && dst == NULL; f++)
+            if (strcmp(argv[i], flags[f].flag) == 0)
+                dst = flags[f].dst;
+        if (dst == NULL && strcmp(argv[i], "--dialect-listen") == 0) {
+            if (o->n_dialect_listen == MAX_LISTENERS) {
+                fprintf(stderr, "orderd: at most %d --dialect-listen\n", MAX_LISTENERS);
+                return -1;
+            }
             dst = &o->dialect_listen[o->n_dialect_listen++];
+        }
         if (dst != NULL) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "orderd: %s needs a value\n", argv[i]);

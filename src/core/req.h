@@ -69,6 +69,12 @@ struct req {
     /* Calls fn(arg, key, value) for each query argument; used to reject unknown ones. */
     void (*query_each)(struct req *req, void (*fn)(void *arg, const char *k, const char *v),
                        void *arg);
+    /* Decodes the body as an HTML form (application/x-www-form-urlencoded or
+     * multipart/form-data, by its Content-Type) and calls fn(arg, key, value) for each
+     * field, in order, with the value whole (files are skipped). Returns 0, or -1 when
+     * the Content-Type is not a form type or the body is malformed. */
+    int (*form_each)(struct req *req, void (*fn)(void *arg, const char *k, const char *v),
+                     void *arg);
     void (*suspend)(struct req *req);
     void (*resume)(struct req *req);
     void *http; /* http layer's context */

@@ -140,6 +140,8 @@ op_free(struct op *op)
     idem_row_free(&op->w.existing);
     jsonx_free(op->change.patch);
     free(op->change.reason);
+    if (op->hooks.release != NULL)
+        op->hooks.release(op->hooks.arg);
     free(op);
 }
 
@@ -312,8 +314,16 @@ static enum store_rc
 svc_before(struct store_conn *c, void *arg)
 {
     struct op *op = arg;
+    enum store_rc rc;
 
-    return op->hooks.before != NULL ? op->hooks.before(c, op->hooks.tx_arg) : STORE_OK;
+    if (op->hooks.before != NULL && (rc = op->hooks.before(c, op->hooks.tx_arg)) != STORE_OK)
+        return rc;
+    if (op->w.kind != SW_ORDER_INSERT || op->hooks.before_row == NULL)
+        return STORE_OK;
+    if ((rc = op->hooks.before_row(c, &op->row, op->hooks.tx_arg)) != STORE_OK)
+        return rc;
+    event_fill(&op->ev, &op->row, "order.created", op->req->id);
+    return op->ev.data != NULL ? STORE_OK : STORE_FAIL;
 }
 
 /* Inside the transaction, once the order row and its event are written: the dialect's
@@ -378,6 +388,8 @@ svc_order_create(struct req *req, struct jsonx *canon, struct order_row *row, co
 
     if (op == NULL) {
         hooks->err(req, SVC_INTERNAL, NULL, hooks->arg);
+        if (hooks->release != NULL)
+            hooks->release(hooks->arg);
         jsonx_free(canon);
         order_row_free(row);
         return REQ_DONE;
@@ -476,6 +488,8 @@ svc_order_change(struct req *req, const char *ref, struct svc_change *change,
 
     if (op == NULL) {
         hooks->err(req, SVC_INTERNAL, NULL, hooks->arg);
+        if (hooks->release != NULL)
+            hooks->release(hooks->arg);
         jsonx_free(change->patch);
         free(change->reason);
         return REQ_DONE;

@@ -48,6 +48,15 @@ struct svc_hooks {
      * (store.h: store_write.before/after), with tx_arg. */
     store_tx_fn before, after;
     void *tx_arg;
+    /* Optional, creates only: runs in the same transaction after `before`, with the row
+     * about to be inserted (id, short id and body final). It may rewrite row->body (e.g.
+     * to add a number allocated in the transaction to the dialect's data); the
+     * order.created event is then rebuilt from it. Any result but STORE_OK undoes the
+     * write (SVC_HOOK_FAILED). */
+    enum store_rc (*before_row)(struct store_conn *c, struct order_row *row, void *tx_arg);
+    /* Optional: called exactly once per svc_order_create / svc_order_change call, after
+     * the last ok/err call, so that a dialect can free what arg and tx_arg point to. */
+    void (*release)(void *arg);
 };
 
 /* What a change does to the current order. */

@@ -158,6 +158,64 @@ query_each(struct req *req, void (*fn)(void *arg, const char *k, const char *v),
     MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, each_query, &e);
 }
 
+struct form_ctx {
+    void (*fn)(void *arg, const char *k, const char *v);
+    void *arg;
+    struct buf key, val;
+    bool have;
+};
+
+static void
+form_flush(struct form_ctx *f)
+{
+    if (f->have && !f->key.failed && !f->val.failed)
+        f->fn(f->arg, buf_cstr(&f->key) ? f->key.data : "", buf_cstr(&f->val) ? f->val.data : "");
+    buf_free(&f->key);
+    buf_free(&f->val);
+    f->have = false;
+}
+
+/* MHD delivers a long value in pieces (off > 0): they are joined before fn sees it. */
+static enum MHD_Result
+form_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+          const char *content_type, const char *transfer_encoding, const char *data, uint64_t off,
+          size_t size)
+{
+    struct form_ctx *f = cls;
+
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (filename != NULL || key == NULL)
+        return MHD_YES;
+    if (off == 0 || !f->have || strcmp(buf_cstr(&f->key) ? f->key.data : "", key) != 0) {
+        form_flush(f);
+        buf_puts(&f->key, key);
+        f->have = true;
+    }
+    if (size > 0)
+        buf_append(&f->val, data, size);
+    return MHD_YES;
+}
+
+static int
+form_each(struct req *req, void (*fn)(void *arg, const char *k, const char *v), void *arg)
+{
+    struct hctx *c = req->http;
+    struct form_ctx f = {.fn = fn, .arg = arg};
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(c->conn, 4096, form_iter, &f);
+    int rc = -1;
+
+    if (pp == NULL)
+        return -1;
+    if (req->body_len == 0 || MHD_post_process(pp, req->body, req->body_len) == MHD_YES)
+        rc = 0;
+    if (MHD_destroy_post_processor(pp) != MHD_YES)
+        rc = -1;
+    form_flush(&f);
+    return rc;
+}
+
 static void
 do_suspend(struct req *req)
 {
@@ -254,6 +312,7 @@ ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, c
     c->req.header = get_header;
     c->req.query = get_query;
     c->req.query_each = query_each;
+    c->req.form_each = form_each;
     c->req.suspend = do_suspend;
     c->req.resume = do_resume;
     c->req.http = c;

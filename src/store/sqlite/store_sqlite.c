@@ -11,6 +11,7 @@
  */
 #include "store/sqlite/store_sqlite.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -32,14 +33,25 @@
     "last_used_ms"
 #define EVENT_COLS "org_id, mode, id, type, order_id, created_ms, request_id, data"
 #define IDEM_COLS  "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
-#define ORDER_FILTERS                                                                              \
-    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)"     \
-    " AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR external_id = ?6)"                        \
-    " AND (?7 IS NULL OR customer_email = ?7) AND (?8 IS NULL OR created_ms >= ?8)"                \
-    " AND (?9 IS NULL OR created_ms <= ?9) AND (?10 IS NULL OR dialect = ?10)"
-#define EVENT_FILTERS                                                                              \
-    " WHERE org_id = ?1 AND mode = ?2 AND (?3 IS NULL OR id < ?3) AND (?4 IS NULL OR id > ?4)"     \
-    " AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR order_id = ?6)"
+/* List filters: each is added to the SQL only when given, so SQLite can use the
+ * indexes (an "?x IS NULL OR col = ?x" form would force a scan). Bit i of a mask is
+ * clause i; the SQL text for each (mask, order) is built once and shared. */
+static const char *const order_clauses[] = {
+    "id < :after",
+    "id > :before",
+    "status = :status",
+    "external_id = :external_id",
+    "customer_email = :email",
+    "created_ms >= :gte",
+    "created_ms <= :lte",
+    "dialect = :dialect",
+};
+static const char *const event_clauses[] = {
+    "id < :after",
+    "id > :before",
+    "type = :type",
+    "order_id = :order_id",
+};
 
 enum stmt_id {
     ST_PING,
@@ -48,10 +60,6 @@ enum stmt_id {
     ST_ORGS_SETTINGS,
     ST_KEY_FIND,
     ST_ORDER_GET,
-    ST_ORDER_LIST_DESC,
-    ST_ORDER_LIST_ASC,
-    ST_EVENT_LIST_DESC,
-    ST_EVENT_LIST_ASC,
     ST_IDEM_GET,
     ST_ORDER_INSERT,
     ST_ORDER_UPDATE,
@@ -85,14 +93,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "expires_ms > ?2)",
     [ST_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE org_id = ?1 AND mode = ?2 AND "
                      "(id = ?3 OR short_id = ?3)",
-    [ST_ORDER_LIST_DESC] =
-        "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS " ORDER BY id DESC LIMIT ?11",
-    [ST_ORDER_LIST_ASC] =
-        "SELECT " ORDER_COLS " FROM orders" ORDER_FILTERS " ORDER BY id ASC LIMIT ?11",
-    [ST_EVENT_LIST_DESC] =
-        "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS " ORDER BY id DESC LIMIT ?7",
-    [ST_EVENT_LIST_ASC] =
-        "SELECT " EVENT_COLS " FROM events" EVENT_FILTERS " ORDER BY id ASC LIMIT ?7",
     [ST_IDEM_GET] = "SELECT " IDEM_COLS " FROM idempotency WHERE org_id = ?1 AND mode = ?2 AND "
                     "key = ?3 AND created_ms >= ?4",
     [ST_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS
@@ -775,6 +775,52 @@ event_free_void(void *r)
     event_row_free(r);
 }
 
+static pthread_mutex_t list_sql_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *list_sql_cache[2][256][2]; /* [orders|events][mask][desc|asc], built once */
+
+/* The list SQL for table (0 orders, 1 events) with the clauses in mask; NULL on OOM. */
+static const char *
+list_sql(int table, unsigned mask, bool asc)
+{
+    const char *const *clauses = table == 0 ? order_clauses : event_clauses;
+    size_t n = table == 0 ? sizeof order_clauses / sizeof order_clauses[0]
+                          : sizeof event_clauses / sizeof event_clauses[0];
+    char **slot = &list_sql_cache[table][mask & 0xff][asc];
+    struct buf b = {0};
+
+    pthread_mutex_lock(&list_sql_lock);
+    if (*slot == NULL) {
+        buf_printf(&b, "SELECT %s FROM %s WHERE org_id = :org AND mode = :mode",
+                   table == 0 ? ORDER_COLS : EVENT_COLS, table == 0 ? "orders" : "events");
+        for (size_t i = 0; i < n; i++)
+            if (mask & (1u << i))
+                buf_printf(&b, " AND %s", clauses[i]);
+        buf_printf(&b, " ORDER BY id %s LIMIT :limit", asc ? "ASC" : "DESC");
+        *slot = buf_take(&b, NULL);
+    }
+    pthread_mutex_unlock(&list_sql_lock);
+    return *slot;
+}
+
+/* Binds value to the named parameter when the statement has it. */
+static void
+bind_named(sqlite3_stmt *st, const char *name, const char *value)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+
+    if (i > 0 && value != NULL)
+        sqlite3_bind_text(st, i, value, -1, SQLITE_STATIC);
+}
+
+static void
+bind_named_int(sqlite3_stmt *st, const char *name, int64_t value)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+
+    if (i > 0)
+        sqlite3_bind_int64(st, i, value);
+}
+
 static enum store_rc
 s_order_list(struct store *base, const struct order_query *q, struct order_row **rows, size_t *n,
              bool *has_more)
@@ -782,7 +828,13 @@ s_order_list(struct store *base, const struct order_query *q, struct order_row *
     struct sqlite_store *s = S(base);
     struct store_conn *c = reader_get(s);
     bool asc = q->ending_before != NULL && q->starting_after == NULL;
-    sqlite3_stmt *st = stmt(c, asc ? ST_ORDER_LIST_ASC : ST_ORDER_LIST_DESC);
+    unsigned mask = (unsigned)(q->starting_after != NULL) |
+                    (unsigned)(q->ending_before != NULL) << 1 | (unsigned)(q->status != NULL) << 2 |
+                    (unsigned)(q->external_id != NULL) << 3 |
+                    (unsigned)(q->customer_email != NULL) << 4 | (unsigned)q->has_created_gte << 5 |
+                    (unsigned)q->has_created_lte << 6 | (unsigned)(q->dialect != NULL) << 7;
+    const char *sql = list_sql(0, mask, asc);
+    sqlite3_stmt *st = sql != NULL ? store_sqlite_stmt(c, sql) : NULL;
     enum store_rc rc = STORE_FAIL;
     void *out = NULL;
 
@@ -790,19 +842,17 @@ s_order_list(struct store *base, const struct order_query *q, struct order_row *
     *n = 0;
     if (st == NULL)
         goto done;
-    bind_text(st, 1, q->org_id);
-    bind_text(st, 2, mode_text(q->mode));
-    bind_text(st, 3, q->starting_after);
-    bind_text(st, 4, q->ending_before);
-    bind_text(st, 5, q->status);
-    bind_text(st, 6, q->external_id);
-    bind_text(st, 7, q->customer_email);
-    if (q->has_created_gte)
-        sqlite3_bind_int64(st, 8, q->created_gte);
-    if (q->has_created_lte)
-        sqlite3_bind_int64(st, 9, q->created_lte);
-    bind_text(st, 10, q->dialect);
-    sqlite3_bind_int(st, 11, q->limit + 1);
+    bind_named(st, ":org", q->org_id);
+    bind_named(st, ":mode", mode_text(q->mode));
+    bind_named(st, ":after", q->starting_after);
+    bind_named(st, ":before", q->ending_before);
+    bind_named(st, ":status", q->status);
+    bind_named(st, ":external_id", q->external_id);
+    bind_named(st, ":email", q->customer_email);
+    bind_named_int(st, ":gte", q->created_gte);
+    bind_named_int(st, ":lte", q->created_lte);
+    bind_named(st, ":dialect", q->dialect);
+    bind_named_int(st, ":limit", q->limit + 1);
     rc = list_rows(c, st, q->limit, asc, sizeof(struct order_row), order_from_void, order_free_void,
                    &out, n, has_more);
     *rows = out;
@@ -818,7 +868,11 @@ s_event_list(struct store *base, const struct event_query *q, struct event_row *
     struct sqlite_store *s = S(base);
     struct store_conn *c = reader_get(s);
     bool asc = q->ending_before != NULL && q->starting_after == NULL;
-    sqlite3_stmt *st = stmt(c, asc ? ST_EVENT_LIST_ASC : ST_EVENT_LIST_DESC);
+    unsigned mask = (unsigned)(q->starting_after != NULL) |
+                    (unsigned)(q->ending_before != NULL) << 1 | (unsigned)(q->type != NULL) << 2 |
+                    (unsigned)(q->order_id != NULL) << 3;
+    const char *sql = list_sql(1, mask, asc);
+    sqlite3_stmt *st = sql != NULL ? store_sqlite_stmt(c, sql) : NULL;
     enum store_rc rc = STORE_FAIL;
     void *out = NULL;
 
@@ -826,13 +880,13 @@ s_event_list(struct store *base, const struct event_query *q, struct event_row *
     *n = 0;
     if (st == NULL)
         goto done;
-    bind_text(st, 1, q->org_id);
-    bind_text(st, 2, mode_text(q->mode));
-    bind_text(st, 3, q->starting_after);
-    bind_text(st, 4, q->ending_before);
-    bind_text(st, 5, q->type);
-    bind_text(st, 6, q->order_id);
-    sqlite3_bind_int(st, 7, q->limit + 1);
+    bind_named(st, ":org", q->org_id);
+    bind_named(st, ":mode", mode_text(q->mode));
+    bind_named(st, ":after", q->starting_after);
+    bind_named(st, ":before", q->ending_before);
+    bind_named(st, ":type", q->type);
+    bind_named(st, ":order_id", q->order_id);
+    bind_named_int(st, ":limit", q->limit + 1);
     rc = list_rows(c, st, q->limit, asc, sizeof(struct event_row), event_from_void, event_free_void,
                    &out, n, has_more);
     *rows = out;
