@@ -814,7 +814,7 @@ h_create(struct req *req)
     jsonx_set_str(in, "source", "cherry");
     if (order_validate_create(in, &p, &canon, &row) != 0) {
         for (int i = 0; i < p.n; i++) {
-            snprintf(why, sizeof why, "%s: %s", p.e[i].field, p.e[i].message);
+            snprintf(why, sizeof why, "%.60s: %.130s", p.e[i].field, p.e[i].message);
             fail(&v, rank_of_field(p.e[i].field), why);
         }
         if (p.n == 0)
