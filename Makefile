@@ -4,7 +4,7 @@
 
 APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format clang \
 	libclang-rt-dev openssl \
-	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libcurl4-openssl-dev
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz

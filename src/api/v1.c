@@ -18,6 +18,8 @@
 #include "core/svc.h"
 #include "core/validate.h"
 #include "store/store.h"
+#include "store/webhook_store.h"
+#include "webhook/webhook.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -548,6 +550,523 @@ h_events(struct req *req)
     return REQ_DONE;
 }
 
+/* ---- webhook endpoints (docs/webhooks.md); the workers are in webhook/webhook.c ---- */
+
+enum wh_op_kind { WH_CREATE, WH_UPDATE, WH_DELETE, WH_REDELIVER };
+
+/* One webhook write: validated input, then the committer's outcome. */
+struct wh_op {
+    struct store_write w;
+    struct req *req;
+    enum wh_op_kind kind;
+    struct wh_endpoint ep; /* create: the new endpoint; update: the changed fields */
+    bool has_url, has_description, has_events, has_disabled, disabled;
+    char secret[WEBHOOK_SECRET_LEN];
+    char delivery_id[WH_ID_LEN], new_id[WH_ID_LEN];
+    int outcome; /* 0, or the HTTP status of a refusal */
+    struct wh_endpoint result;
+    struct wh_delivery delivery;
+};
+
+static void
+wh_op_free(struct wh_op *op)
+{
+    wh_endpoint_free(&op->ep);
+    wh_endpoint_free(&op->result);
+    wh_delivery_free(&op->delivery);
+    crypto_random(op->secret, sizeof op->secret); /* scrub */
+    free(op);
+}
+
+static void
+wh_not_found(struct req *req)
+{
+    problem_sendf(req, 404, "webhook_endpoint_not_found", "no such webhook endpoint");
+}
+
+static bool
+wh_endpoint_ref(struct req *req)
+{
+    if (webhook_is_endpoint_id(req->param[0]))
+        return true;
+    wh_not_found(req);
+    return false;
+}
+
+/* Validates a create (all of url, enabled_events) or an update body into op. */
+static void
+wh_validate(const struct jsonx *doc, bool create, struct wh_op *op, struct problems *p)
+{
+    static const char *const fields[] = {"url", "enabled_events", "description", "disabled", NULL};
+    const struct jsonx *v;
+    char path[48];
+    size_t used = 1;
+
+    for (void *it = jsonx_iter(doc); it != NULL; it = jsonx_next(doc, it)) {
+        bool ok = false;
+        for (int i = 0; fields[i] != NULL && !ok; i++)
+            ok = strcmp(fields[i], jsonx_iter_key(it)) == 0 && (i < 3 || !create);
+        if (!ok)
+            problems_add(p, jsonx_iter_key(it), "unknown_field", "unknown field");
+    }
+    v = jsonx_get(doc, "url");
+    if (v == NULL && create) {
+        problems_add(p, "url", "required", "is required");
+    } else if (v != NULL && jsonx_type(v) != JX_STRING) {
+        problems_add(p, "url", "invalid_type", "must be a string, not %s", jsonx_type_name(v));
+    } else if (v != NULL && jsonx_strlen(v) > WEBHOOK_URL_MAX) {
+        problems_add(p, "url", "too_long", "must be at most %d characters", WEBHOOK_URL_MAX);
+    } else if (v != NULL && !validate_url(jsonx_str(v))) {
+        problems_add(p, "url", "invalid_url", "must be an absolute http:// or https:// URL");
+    } else if (v != NULL) {
+        op->has_url = true;
+        op->ep.url = strdup(jsonx_str(v));
+    }
+    v = jsonx_get(doc, "enabled_events");
+    if (v == NULL && create) {
+        problems_add(p, "enabled_events", "required", "is required");
+    } else if (v != NULL && jsonx_type(v) != JX_ARRAY) {
+        problems_add(p, "enabled_events", "invalid_type", "must be an array, not %s",
+                     jsonx_type_name(v));
+    } else if (v != NULL && (jsonx_size(v) == 0 || jsonx_size(v) > WEBHOOK_MAX_EVENT_TYPES)) {
+        problems_add(p, "enabled_events", "invalid_value", "must list 1 to %d event types",
+                     WEBHOOK_MAX_EVENT_TYPES);
+    } else if (v != NULL) {
+        op->has_events = true;
+        op->ep.events[0] = ',';
+        op->ep.events[1] = '\0';
+        for (size_t i = 0; i < jsonx_size(v); i++) {
+            const struct jsonx *t = jsonx_at(v, i);
+            const char *s = jsonx_type(t) == JX_STRING ? jsonx_str(t) : NULL;
+            char framed[64];
+            snprintf(path, sizeof path, "enabled_events[%zu]", i);
+            if (s == NULL) {
+                problems_add(p, path, "invalid_type", "must be a string, not %s",
+                             jsonx_type_name(t));
+                continue;
+            }
+            if (strcmp(s, "*") == 0 ? jsonx_size(v) != 1 : !webhook_event_type_known(s)) {
+                problems_add(p, path, "invalid_value",
+                             strcmp(s, "*") == 0 ? "\"*\" must be alone"
+                                                 : "unknown event type (see docs/webhooks.md)");
+                continue;
+            }
+            snprintf(framed, sizeof framed, ",%s,", s);
+            if (strstr(op->ep.events, framed) != NULL) {
+                problems_add(p, path, "invalid_value", "listed twice");
+                continue;
+            }
+            used += (size_t)snprintf(op->ep.events + used, sizeof op->ep.events - used, "%s,", s);
+        }
+    }
+    v = jsonx_get(doc, "description");
+    if (v != NULL && jsonx_type(v) == JX_NULL) {
+        op->has_description = true;
+    } else if (v != NULL && jsonx_type(v) != JX_STRING) {
+        problems_add(p, "description", "invalid_type", "must be a string, not %s",
+                     jsonx_type_name(v));
+    } else if (v != NULL && validate_utf8_len(jsonx_str(v)) > WEBHOOK_DESCRIPTION_MAX) {
+        problems_add(p, "description", "too_long", "must be at most %d characters",
+                     WEBHOOK_DESCRIPTION_MAX);
+    } else if (v != NULL && !validate_text(jsonx_str(v), jsonx_strlen(v), true)) {
+        problems_add(p, "description", "invalid_value", "must not contain control characters");
+    } else if (v != NULL) {
+        op->has_description = true;
+        op->ep.description = strdup(jsonx_str(v));
+    }
+    v = jsonx_get(doc, "disabled");
+    if (v != NULL && !create && jsonx_type(v) != JX_BOOL) {
+        problems_add(p, "disabled", "invalid_type", "must be a boolean, not %s",
+                     jsonx_type_name(v));
+    } else if (v != NULL && !create) {
+        op->has_disabled = true;
+        op->disabled = jsonx_bool(v);
+    }
+}
+
+static enum store_rc
+wh_tx(struct store_conn *c, void *arg)
+{
+    struct wh_op *op = arg;
+    struct wh_endpoint *cur = &op->result;
+    enum store_rc rc;
+    int n = 0;
+    bool was_disabled;
+
+    switch (op->kind) {
+    case WH_CREATE:
+        rc = wh_endpoint_count(c, op->ep.org_id, op->ep.mode, &n);
+        if (rc == STORE_OK && n >= WEBHOOK_MAX_ENDPOINTS) {
+            op->outcome = 409;
+            return STORE_OK;
+        }
+        if (rc == STORE_OK)
+            rc = wh_endpoint_insert(c, &op->ep);
+        break;
+    case WH_UPDATE:
+        rc = wh_endpoint_get(c, op->ep.org_id, op->ep.mode, op->ep.id, cur);
+        if (rc != STORE_OK)
+            break;
+        was_disabled = cur->disabled_ms != 0;
+        if (op->has_url) {
+            free(cur->url);
+            cur->url = op->ep.url;
+            op->ep.url = NULL;
+        }
+        if (op->has_description) {
+            free(cur->description);
+            cur->description = op->ep.description;
+            op->ep.description = NULL;
+        }
+        if (op->has_events)
+            memcpy(cur->events, op->ep.events, sizeof cur->events);
+        cur->updated_ms = clock_now_ms();
+        rc = wh_endpoint_update(c, cur, op->has_disabled && !op->disabled && was_disabled,
+                                op->has_disabled && op->disabled && !was_disabled, "manual");
+        wh_endpoint_free(cur);
+        if (rc == STORE_OK)
+            rc = wh_endpoint_get(c, op->ep.org_id, op->ep.mode, op->ep.id, cur);
+        break;
+    case WH_DELETE:
+        rc = wh_endpoint_delete(c, op->ep.org_id, op->ep.mode, op->ep.id);
+        break;
+    case WH_REDELIVER:
+        rc = wh_endpoint_get(c, op->ep.org_id, op->ep.mode, op->ep.id, cur);
+        if (rc == STORE_OK && cur->disabled_ms != 0) {
+            op->outcome = 409;
+            return STORE_OK;
+        }
+        if (rc == STORE_OK) {
+            rc = wh_redeliver(c, op->ep.org_id, op->ep.mode, op->ep.id, op->delivery_id, op->new_id,
+                              clock_now_ms());
+            if (rc == STORE_NOT_FOUND)
+                op->outcome = 404;
+        }
+        if (rc == STORE_OK)
+            rc = wh_delivery_get(c, op->ep.org_id, op->ep.mode, op->ep.id, op->new_id,
+                                 &op->delivery);
+        break;
+    default:
+        rc = STORE_FAIL;
+    }
+    return rc;
+}
+
+static void
+wh_done(struct store_write *w)
+{
+    struct wh_op *op = w->arg;
+    struct req *req = op->req;
+    struct buf b = {0};
+    char loc[96];
+    size_t len = 0;
+    char *body;
+    int status = 200;
+
+    if (w->rc == STORE_NOT_FOUND && op->outcome == 404 && op->kind == WH_REDELIVER) {
+        problem_sendf(req, 404, "webhook_delivery_not_found", "no such delivery of this endpoint");
+    } else if (w->rc == STORE_NOT_FOUND) {
+        wh_not_found(req);
+    } else if (store_error(req, w->rc)) {
+        ;
+    } else if (op->outcome == 409 && op->kind == WH_CREATE) {
+        problem_sendf(req, 409, "too_many_webhook_endpoints",
+                      "at most %d webhook endpoints per org and mode", WEBHOOK_MAX_ENDPOINTS);
+    } else if (op->outcome == 409) {
+        problem_sendf(req, 409, "webhook_endpoint_disabled",
+                      "the endpoint is disabled; re-enable it with PATCH {\"disabled\":false}");
+    } else {
+        switch (op->kind) {
+        case WH_CREATE:
+            status = 201;
+            webhook_endpoint_json(&b, &op->ep, op->secret);
+            snprintf(loc, sizeof loc, "/v1/webhook_endpoints/%s", op->ep.id);
+            break;
+        case WH_UPDATE:
+            webhook_endpoint_json(&b, &op->result, NULL);
+            break;
+        case WH_DELETE:
+            buf_printf(&b, "{\"id\":\"%s\",\"object\":\"webhook_endpoint\",\"deleted\":true}",
+                       op->ep.id);
+            break;
+        case WH_REDELIVER:
+            status = 202;
+            webhook_delivery_json(&b, &op->delivery);
+            break;
+        }
+        body = b.failed ? NULL : buf_take(&b, &len);
+        if (body == NULL) {
+            store_error(req, STORE_FAIL);
+        } else {
+            resp_json(&req->resp, status, body, len);
+            if (op->kind == WH_CREATE)
+                resp_header(&req->resp, "Location", loc);
+        }
+    }
+    buf_free(&b);
+    wh_op_free(op);
+    req->resume(req);
+}
+
+static enum req_result
+wh_submit(struct req *req, struct wh_op *op)
+{
+    memcpy(op->ep.org_id, req->auth.org_id, sizeof op->ep.org_id);
+    op->ep.mode = req->auth.mode;
+    op->req = req;
+    op->w.kind = SW_CUSTOM;
+    op->w.custom = wh_tx;
+    op->w.hook_arg = op;
+    op->w.done = wh_done;
+    op->w.arg = op;
+    req->suspend(req); /* before submit: the answer may come at once */
+    store_submit(req->app->store, &op->w);
+    return REQ_PENDING;
+}
+
+/* Auth (secret key), body, validation; NULL after answering. */
+static struct wh_op *
+wh_begin(struct req *req, bool create, bool with_body)
+{
+    struct problems p = {0};
+    struct jsonx *doc = NULL;
+    struct wh_op *op;
+
+    if (!v1_auth(req, false) || (!create && !wh_endpoint_ref(req)))
+        return NULL;
+    if (with_body && (doc = v1_body(req, false)) == NULL)
+        return NULL;
+    op = calloc(1, sizeof *op);
+    if (op == NULL) {
+        jsonx_free(doc);
+        store_error(req, STORE_FAIL);
+        return NULL;
+    }
+    if (doc != NULL)
+        wh_validate(doc, create, op, &p);
+    jsonx_free(doc);
+    if (p.n > 0) {
+        validation_failed(req, &p);
+        wh_op_free(op);
+        return NULL;
+    }
+    if (op->has_url && op->ep.url == NULL) {
+        store_error(req, STORE_FAIL);
+        wh_op_free(op);
+        return NULL;
+    }
+    if (!create)
+        snprintf(op->ep.id, sizeof op->ep.id, "%.36s", req->param[0]);
+    return op;
+}
+
+static enum req_result
+h_wh_create(struct req *req)
+{
+    struct wh_op *op = wh_begin(req, true, true);
+    size_t len;
+
+    if (op == NULL)
+        return REQ_DONE;
+    op->kind = WH_CREATE;
+    op->ep.created_ms = op->ep.updated_ms = clock_now_ms();
+    webhook_endpoint_id_new(op->ep.created_ms, op->ep.id);
+    webhook_secret_new(op->secret);
+    len = strlen(op->secret);
+    op->ep.secret_sealed = malloc(len + CRYPTO_SEAL_EXTRA);
+    if (op->ep.secret_sealed == NULL) {
+        store_error(req, STORE_FAIL);
+        wh_op_free(op);
+        return REQ_DONE;
+    }
+    crypto_seal(req->app->master, op->secret, len, op->ep.secret_sealed);
+    op->ep.secret_sealed_len = len + CRYPTO_SEAL_EXTRA;
+    return wh_submit(req, op);
+}
+
+static enum req_result
+h_wh_update(struct req *req)
+{
+    struct wh_op *op = wh_begin(req, false, true);
+
+    if (op == NULL)
+        return REQ_DONE;
+    op->kind = WH_UPDATE;
+    return wh_submit(req, op);
+}
+
+static enum req_result
+h_wh_delete(struct req *req)
+{
+    struct wh_op *op = wh_begin(req, false, false);
+
+    if (op == NULL)
+        return REQ_DONE;
+    op->kind = WH_DELETE;
+    return wh_submit(req, op);
+}
+
+static enum req_result
+h_wh_redeliver(struct req *req)
+{
+    struct wh_op *op = wh_begin(req, false, false);
+
+    if (op == NULL)
+        return REQ_DONE;
+    if (!webhook_is_delivery_id(req->param[1])) {
+        problem_sendf(req, 404, "webhook_delivery_not_found", "no such delivery of this endpoint");
+        wh_op_free(op);
+        return REQ_DONE;
+    }
+    op->kind = WH_REDELIVER;
+    snprintf(op->delivery_id, sizeof op->delivery_id, "%.36s", req->param[1]);
+    webhook_delivery_id_new(clock_now_ms(), op->new_id);
+    return wh_submit(req, op);
+}
+
+struct wh_read {
+    char org_id[IDS_ORG_LEN];
+    enum key_mode mode;
+    const char *id;
+    struct wh_endpoint ep, *eps;
+    size_t n;
+    const char *after, *before;
+    int limit;
+    struct wh_delivery *dl;
+    bool more;
+};
+
+static enum store_rc
+wh_read_list(struct store_conn *c, void *arg)
+{
+    struct wh_read *r = arg;
+
+    return wh_endpoint_list(c, r->org_id, r->mode, &r->eps, &r->n);
+}
+
+static enum store_rc
+wh_read_one(struct store_conn *c, void *arg)
+{
+    struct wh_read *r = arg;
+
+    return wh_endpoint_get(c, r->org_id, r->mode, r->id, &r->ep);
+}
+
+static enum store_rc
+wh_read_deliveries(struct store_conn *c, void *arg)
+{
+    struct wh_read *r = arg;
+    enum store_rc rc = wh_endpoint_get(c, r->org_id, r->mode, r->id, &r->ep);
+
+    if (rc == STORE_OK)
+        rc = wh_delivery_list(c, r->org_id, r->mode, r->id, r->after, r->before, r->limit, &r->dl,
+                              &r->n, &r->more);
+    return rc;
+}
+
+static void
+wh_read_init(struct req *req, struct wh_read *r)
+{
+    memset(r, 0, sizeof *r);
+    memcpy(r->org_id, req->auth.org_id, sizeof r->org_id);
+    r->mode = req->auth.mode;
+    r->id = req->param[0];
+}
+
+static bool
+wh_no_query(struct req *req)
+{
+    static const char *const allowed[] = {NULL};
+    struct query_check qc = {allowed, NULL};
+
+    req->query_each(req, query_check_one, &qc);
+    if (qc.bad != NULL)
+        bad_query(req, qc.bad, "unknown_field", "unknown query parameter");
+    return qc.bad == NULL;
+}
+
+static enum req_result
+h_wh_list(struct req *req)
+{
+    struct wh_read r;
+    struct buf b = {0};
+
+    if (!v1_auth(req, false) || !wh_no_query(req))
+        return REQ_DONE;
+    wh_read_init(req, &r);
+    if (store_error(req, req->app->store->ops->read(req->app->store, wh_read_list, &r)))
+        return REQ_DONE;
+    list_head(&b, "/v1/webhook_endpoints", false);
+    for (size_t i = 0; i < r.n; i++) {
+        if (i > 0)
+            buf_puts(&b, ",");
+        webhook_endpoint_json(&b, &r.eps[i], NULL);
+    }
+    wh_endpoints_free(r.eps, r.n);
+    list_send(req, &b);
+    return REQ_DONE;
+}
+
+static enum req_result
+h_wh_get(struct req *req)
+{
+    struct wh_read r;
+    struct buf b = {0};
+    enum store_rc rc;
+    size_t len = 0;
+    char *body;
+
+    if (!v1_auth(req, false) || !wh_endpoint_ref(req) || !wh_no_query(req))
+        return REQ_DONE;
+    wh_read_init(req, &r);
+    rc = req->app->store->ops->read(req->app->store, wh_read_one, &r);
+    if (rc == STORE_NOT_FOUND) {
+        wh_not_found(req);
+    } else if (!store_error(req, rc)) {
+        webhook_endpoint_json(&b, &r.ep, NULL);
+        body = b.failed ? NULL : buf_take(&b, &len);
+        if (body == NULL)
+            store_error(req, STORE_FAIL);
+        else
+            resp_json(&req->resp, 200, body, len);
+    }
+    buf_free(&b);
+    wh_endpoint_free(&r.ep);
+    return REQ_DONE;
+}
+
+static enum req_result
+h_wh_deliveries(struct req *req)
+{
+    static const char *const allowed[] = {"limit", "starting_after", "ending_before", NULL};
+    struct wh_read r;
+    struct buf b = {0};
+    enum store_rc rc;
+    char url[96];
+
+    if (!v1_auth(req, false) || !wh_endpoint_ref(req))
+        return REQ_DONE;
+    wh_read_init(req, &r);
+    if (!list_params(req, allowed, webhook_is_delivery_id, &r.limit, &r.after, &r.before))
+        return REQ_DONE;
+    rc = req->app->store->ops->read(req->app->store, wh_read_deliveries, &r);
+    if (rc == STORE_NOT_FOUND) {
+        wh_not_found(req);
+    } else if (!store_error(req, rc)) {
+        snprintf(url, sizeof url, "/v1/webhook_endpoints/%s/deliveries", r.id);
+        list_head(&b, url, r.more);
+        for (size_t i = 0; i < r.n; i++) {
+            if (i > 0)
+                buf_puts(&b, ",");
+            webhook_delivery_json(&b, &r.dl[i]);
+        }
+        list_send(req, &b);
+    }
+    wh_endpoint_free(&r.ep);
+    wh_deliveries_free(r.dl, r.n);
+    return REQ_DONE;
+}
+
 /* ---- service endpoints ---- */
 
 static enum req_result
@@ -626,11 +1145,23 @@ v1_preflight(struct req *req)
 }
 
 static const struct api_route v1_routes[] = {
-    {"GET", "/healthz", h_healthz},         {"GET", "/readyz", h_readyz},
-    {"GET", "/v1/openapi.json", h_openapi}, {"POST", "/v1/orders", h_create},
-    {"GET", "/v1/orders", h_list},          {"GET", "/v1/orders/{}", h_get},
-    {"PATCH", "/v1/orders/{}", h_patch},    {"POST", "/v1/orders/{}/cancel", h_cancel},
-    {"GET", "/v1/events", h_events},        {NULL, NULL, NULL},
+    {"GET", "/healthz", h_healthz},
+    {"GET", "/readyz", h_readyz},
+    {"GET", "/v1/openapi.json", h_openapi},
+    {"POST", "/v1/orders", h_create},
+    {"GET", "/v1/orders", h_list},
+    {"GET", "/v1/orders/{}", h_get},
+    {"PATCH", "/v1/orders/{}", h_patch},
+    {"POST", "/v1/orders/{}/cancel", h_cancel},
+    {"GET", "/v1/events", h_events},
+    {"POST", "/v1/webhook_endpoints", h_wh_create},
+    {"GET", "/v1/webhook_endpoints", h_wh_list},
+    {"GET", "/v1/webhook_endpoints/{}", h_wh_get},
+    {"PATCH", "/v1/webhook_endpoints/{}", h_wh_update},
+    {"DELETE", "/v1/webhook_endpoints/{}", h_wh_delete},
+    {"GET", "/v1/webhook_endpoints/{}/deliveries", h_wh_deliveries},
+    {"POST", "/v1/webhook_endpoints/{}/deliveries/{}/redeliver", h_wh_redeliver},
+    {NULL, NULL, NULL},
 };
 
 static void
@@ -645,4 +1176,6 @@ const struct api_dialect api_dialect_v1 = {
     .routes = v1_routes,
     .http_error = v1_http_error,
     .preflight = v1_preflight,
+    .start = webhook_start,
+    .stop = webhook_stop,
 };

@@ -989,6 +989,7 @@ static enum store_rc
 event_insert(struct store_conn *c, const struct event_row *e)
 {
     sqlite3_stmt *st;
+    enum store_rc rc;
 
     if (e == NULL || e->type[0] == '\0')
         return STORE_OK;
@@ -1003,7 +1004,8 @@ event_insert(struct store_conn *c, const struct event_row *e)
     sqlite3_bind_int64(st, 6, e->created_ms);
     bind_text(st, 7, e->request_id);
     bind_text(st, 8, e->data);
-    return exec_step(c, st, "event insert");
+    rc = exec_step(c, st, "event insert");
+    return rc == STORE_OK ? store_sqlite_webhook_fanout(c, e) : rc; /* the outbox */
 }
 
 /* After a constraint failure on insert: which one? */
@@ -1431,7 +1433,7 @@ static const struct sqlite_migrations core_migrations = {
 static const struct sqlite_migrations *const components[] = {
     &core_migrations,           &sqlite_migrations_cherry,
     &sqlite_migrations_dropday, &sqlite_migrations_threekit,
-    &sqlite_migrations_kohort,
+    &sqlite_migrations_kohort,  &sqlite_migrations_webhooks,
 };
 
 /* Brings one component up to date inside the open transaction. */

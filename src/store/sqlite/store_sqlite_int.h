@@ -23,6 +23,12 @@ extern const struct sqlite_migrations sqlite_migrations_cherry;
 extern const struct sqlite_migrations sqlite_migrations_dropday;
 extern const struct sqlite_migrations sqlite_migrations_threekit;
 extern const struct sqlite_migrations sqlite_migrations_kohort;
+extern const struct sqlite_migrations sqlite_migrations_webhooks;
+
+/* Queues one webhook delivery per enabled endpoint of the event's org and mode that
+ * subscribes to its type (one INSERT ... SELECT; store/sqlite/webhooks.c). Call it in the
+ * savepoint that inserted the event, right after the insert. */
+enum store_rc store_sqlite_webhook_fanout(struct store_conn *c, const struct event_row *e);
 
 sqlite3 *store_sqlite_db(struct store_conn *c);
 /* A statement for sql, prepared once per connection (keyed by the sql pointer: pass a
