@@ -150,6 +150,13 @@ api_dispatch(struct req *req)
     }
     if (strcmp(req->method, "OPTIONS") == 0 && d->preflight != NULL)
         return d->preflight(req);
+    /* a listener of one API still answers the health checks, at the same paths */
+    if (req->listener_dialect != NULL && d != &api_dialect_v1 &&
+        (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0)) {
+        for (const struct api_route *r = api_dialect_v1.routes; r->method != NULL; r++)
+            if (strcmp(r->pattern, req->path) == 0 && strcmp(r->method, req->method) == 0)
+                return r->fn(req);
+    }
     if (sub[0] == '\0')
         sub = "/";
     for (const struct api_route *r = d->routes; r->method != NULL; r++) {

@@ -56,3 +56,30 @@ test('an invalid key does not matter on /healthz', T, async () => {
   const r = await api(srv.base, 'sk_test_nope').get('/healthz');
   assert.equal(r.status, 200, r.text);
 });
+
+test('--dialect-listen: each API alone at its vendor paths, health checks on every listener', T, async () => {
+  const { freePort, runCli } = await import('./lib/harness.mjs');
+  const box = new Sandbox();
+  try {
+    const [pd, pc] = [await freePort(), await freePort()];
+    const s = await box.start({ extraArgs: ['--dialect-listen', `dropday=127.0.0.1:${pd}`,
+      '--dialect-listen', `cherry=127.0.0.1:${pc}`] });
+    for (const port of [pd, pc]) {
+      const h = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(h.status, 200, `healthz on ${port}`);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    }
+    // vendor paths without the prefix, each API's own error format
+    const dd = await fetch(`http://127.0.0.1:${pd}/api/v1/orders`);
+    assert.equal(dd.status, 401);
+    assert.equal((await dd.json()).message, 'Unauthorized');
+    // the /v1 API is not on an API's own listener
+    assert.equal((await fetch(`http://127.0.0.1:${pd}/v1/orders`)).status, 404);
+    await s.stop();
+    const bad = runCli(['serve', '--dialect-listen', 'nope=127.0.0.1:1', '--db', box.db], { cwd: box.dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown API 'nope'/);
+  } finally {
+    await box.cleanup();
+  }
+});
