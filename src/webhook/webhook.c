@@ -40,11 +40,17 @@
 #define WEBHOOK_OWNER_LEN      48
 
 static const char *const known_types[] = {
-    "order.created",           "order.updated",
-    "order.canceled",          "order.cashback_available",
-    "payment_group.created",   "payment_group.joined",
-    "payment_group.succeeded", "payment_group.expired",
-    WEBHOOK_ENDPOINT_DISABLED, NULL,
+    "order.created",
+    "order.updated",
+    "order.canceled",
+    "order.cashback_available",
+    "order.cashback_sent",
+    "payment_group.created",
+    "payment_group.joined",
+    "payment_group.succeeded",
+    "payment_group.expired",
+    WEBHOOK_ENDPOINT_DISABLED,
+    NULL,
 };
 
 static struct {
