@@ -46,12 +46,6 @@ static const char sql_app_put[] =
     " ON CONFLICT (org_id, mode) DO UPDATE SET info = excluded.info,"
     " updated_ms = excluded.updated_ms";
 
-static const char *
-mode_text(enum key_mode m)
-{
-    return m == MODE_LIVE ? "live" : "test";
-}
-
 /* The key's newest accepted timestamp, or -1 when none. */
 static enum store_rc
 newest_get(struct store_conn *c, const uint8_t key[CRYPTO_HASH_LEN], int64_t *ts)
@@ -190,7 +184,7 @@ order_find_on(struct store_conn *c, void *arg)
     if (st == NULL)
         return STORE_FAIL;
     sqlite3_bind_text(st, 1, a->org_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, mode_text(a->mode), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, store_sqlite_mode_text(a->mode), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, a->track_id, -1, SQLITE_STATIC);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -231,7 +225,7 @@ app_get_on(struct store_conn *c, void *arg)
     if (st == NULL)
         return STORE_FAIL;
     sqlite3_bind_text(st, 1, a->org_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, mode_text(a->mode), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, store_sqlite_mode_text(a->mode), -1, SQLITE_STATIC);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         const unsigned char *t = sqlite3_column_text(st, 0);
@@ -278,7 +272,7 @@ cherry_store_app_put(struct store_conn *c, const char *org_id, enum key_mode mod
     if (st == NULL)
         return STORE_FAIL;
     sqlite3_bind_text(st, 1, org_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, mode_text(mode), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, store_sqlite_mode_text(mode), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, info, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now_ms);
     rc = store_sqlite_rc(c, sqlite3_step(st), "cherry app put");

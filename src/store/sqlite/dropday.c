@@ -61,29 +61,6 @@ static const char *const migrations[] = {
 const struct sqlite_migrations sqlite_migrations_dropday = {
     "dropday", migrations, (int)(sizeof migrations / sizeof migrations[0])};
 
-static const char *
-mode_text(enum key_mode m)
-{
-    return m == MODE_LIVE ? "live" : "test";
-}
-
-static void
-bind_str(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    return t != NULL ? strdup((const char *)t) : NULL;
-}
-
 /* Steps a statement that returns at most one row; STORE_NOT_FOUND when none. */
 static enum store_rc
 step_one(struct store_conn *c, sqlite3_stmt *st, const char *what)
@@ -119,8 +96,8 @@ dropday_store_next_reference(struct store_conn *c, const char *org_id, enum key_
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, org_id);
-    bind_str(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     rc = step_one(c, st, "dropday reference");
     if (rc == STORE_OK)
         *ref = sqlite3_column_int64(st, 0);
@@ -142,9 +119,9 @@ dropday_store_supplier_id(struct store_conn *c, const char *org_id, enum key_mod
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, org_id);
-    bind_str(st, 2, mode_text(mode));
-    bind_str(st, 3, name);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, name);
     rc = step_one(c, st, "dropday supplier");
     if (rc == STORE_OK)
         *id = sqlite3_column_int64(st, 0);
@@ -168,11 +145,11 @@ dropday_store_order_insert(struct store_conn *c, const struct dropday_order_rec 
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, r->org_id);
-    bind_str(st, 2, mode_text(r->mode));
+    store_sqlite_bind_text(st, 1, r->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(r->mode));
     sqlite3_bind_int64(st, 3, r->reference);
-    bind_str(st, 4, r->order_id);
-    bind_str(st, 5, r->external_id);
+    store_sqlite_bind_text(st, 4, r->order_id);
+    store_sqlite_bind_text(st, 5, r->external_id);
     sqlite3_bind_int(st, 6, r->test ? 1 : 0);
     sqlite3_bind_double(st, 7, r->total);
     sqlite3_bind_int64(st, 8, r->created_ms);
@@ -182,8 +159,8 @@ dropday_store_order_insert(struct store_conn *c, const struct dropday_order_rec 
         st = store_sqlite_stmt(c, sql_sup);
         if (st == NULL)
             return STORE_FAIL;
-        bind_str(st, 1, r->org_id);
-        bind_str(st, 2, mode_text(r->mode));
+        store_sqlite_bind_text(st, 1, r->org_id);
+        store_sqlite_bind_text(st, 2, store_sqlite_mode_text(r->mode));
         sqlite3_bind_int64(st, 3, r->reference);
         sqlite3_bind_int64(st, 4, supplier_ids[i]);
         rc = step_done(c, st, "dropday order supplier");
@@ -209,12 +186,12 @@ dropday_store_product_upsert(struct store_conn *c, const char *org_id, enum key_
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, org_id);
-    bind_str(st, 2, mode_text(mode));
-    bind_str(st, 3, p->external_id);
-    bind_str(st, 4, p->sku);
-    bind_str(st, 5, p->ean13);
-    bind_str(st, 6, p->name);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, p->external_id);
+    store_sqlite_bind_text(st, 4, p->sku);
+    store_sqlite_bind_text(st, 5, p->ean13);
+    store_sqlite_bind_text(st, 6, p->name);
     if (p->has_purchase_price)
         sqlite3_bind_double(st, 7, p->purchase_price);
     else
@@ -240,9 +217,9 @@ dropday_store_reference_of(struct store_conn *c, const char *org_id, enum key_mo
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, org_id);
-    bind_str(st, 2, mode_text(mode));
-    bind_str(st, 3, order_id);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, order_id);
     rc = step_one(c, st, "dropday reference of");
     if (rc == STORE_OK)
         *ref = sqlite3_column_int64(st, 0);
@@ -261,7 +238,7 @@ hit_fill(sqlite3_stmt *st, struct dropday_hit *h)
         snprintf(h->status, sizeof h->status, "%s", (const char *)s);
     h->created_ms = sqlite3_column_int64(st, 2);
     h->updated_ms = sqlite3_column_int64(st, 3);
-    h->body = col_dup(st, 4);
+    h->body = store_sqlite_col_dup(st, 4);
     h->body_len = h->body != NULL ? strlen(h->body) : 0;
     return h->body != NULL ? 0 : -1;
 }
@@ -280,8 +257,8 @@ dropday_store_order_get(struct store_conn *c, const char *org_id, enum key_mode 
     memset(out, 0, sizeof *out);
     if (st == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, org_id);
-    bind_str(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     sqlite3_bind_int64(st, 3, ref);
     rc = step_one(c, st, "dropday order get");
     if (rc == STORE_OK && hit_fill(st, out) != 0)
@@ -306,9 +283,9 @@ dropday_store_order_get(struct store_conn *c, const char *org_id, enum key_mode 
 static void
 bind_query(sqlite3_stmt *st, const struct dropday_query *q)
 {
-    bind_str(st, 1, q->org_id);
-    bind_str(st, 2, mode_text(q->mode));
-    bind_str(st, 3, q->external_id);
+    store_sqlite_bind_text(st, 1, q->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(q->mode));
+    store_sqlite_bind_text(st, 3, q->external_id);
     if (q->has_from)
         sqlite3_bind_int64(st, 4, q->from_ms);
     if (q->has_to)
@@ -320,8 +297,8 @@ bind_query(sqlite3_stmt *st, const struct dropday_query *q)
     if (q->blocked >= 0)
         sqlite3_bind_int(st, 8, q->blocked);
     sqlite3_bind_int(st, 9, q->include_test ? 1 : 0);
-    bind_str(st, 10, q->statuses);
-    bind_str(st, 11, q->supplier_ids);
+    store_sqlite_bind_text(st, 10, q->statuses);
+    store_sqlite_bind_text(st, 11, q->supplier_ids);
 }
 
 enum store_rc
@@ -401,8 +378,8 @@ dropday_store_product_list(struct store_conn *c, const char *org_id, enum key_mo
     *total = 0;
     if (st == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, org_id);
-    bind_str(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     rc = step_one(c, st, "dropday product count");
     if (rc == STORE_OK)
         *total = sqlite3_column_int64(st, 0);
@@ -415,17 +392,17 @@ dropday_store_product_list(struct store_conn *c, const char *org_id, enum key_mo
     out = calloc((size_t)(limit > 0 ? limit : 1), sizeof *out);
     if (out == NULL)
         return STORE_FAIL;
-    bind_str(st, 1, org_id);
-    bind_str(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     sqlite3_bind_int64(st, 3, limit);
     sqlite3_bind_int64(st, 4, offset);
     while ((src = sqlite3_step(st)) == SQLITE_ROW && cnt < (size_t)limit) {
         struct dropday_product_rec *p = &out[cnt++];
         p->id = sqlite3_column_int64(st, 0);
-        p->external_id = col_dup(st, 1);
-        p->sku = col_dup(st, 2);
-        p->ean13 = col_dup(st, 3);
-        p->name = col_dup(st, 4);
+        p->external_id = store_sqlite_col_dup(st, 1);
+        p->sku = store_sqlite_col_dup(st, 2);
+        p->ean13 = store_sqlite_col_dup(st, 3);
+        p->name = store_sqlite_col_dup(st, 4);
         p->has_purchase_price = sqlite3_column_type(st, 5) != SQLITE_NULL;
         p->purchase_price = sqlite3_column_double(st, 5);
         p->has_stock = sqlite3_column_type(st, 6) != SQLITE_NULL;

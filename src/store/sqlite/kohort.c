@@ -160,27 +160,6 @@ static const char *const sql_risk_mean =
     "SELECT count(*), coalesce(avg(total_amount), 0) FROM (SELECT total_amount FROM orders "
     "WHERE org_id = ?1 AND mode = ?2 ORDER BY id DESC LIMIT 500)";
 
-static const char *
-mode_text(enum key_mode m)
-{
-    return m == MODE_LIVE ? "live" : "test";
-}
-
-static enum key_mode
-mode_parse(const unsigned char *t)
-{
-    return t != NULL && strcmp((const char *)t, "live") == 0 ? MODE_LIVE : MODE_TEST;
-}
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
 static void
 bind_ms(sqlite3_stmt *st, int i, int64_t ms)
 {
@@ -188,22 +167,6 @@ bind_ms(sqlite3_stmt *st, int i, int64_t ms)
         sqlite3_bind_null(st, i);
     else
         sqlite3_bind_int64(st, i, ms);
-}
-
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    return t != NULL ? strdup((const char *)t) : NULL;
-}
-
-static void
-col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
 }
 
 /* Steps a statement that returns no row. */
@@ -221,16 +184,16 @@ static int
 group_from(sqlite3_stmt *st, struct kohort_group *g)
 {
     memset(g, 0, sizeof *g);
-    col_copy(st, 0, g->org_id, sizeof g->org_id);
-    g->mode = mode_parse(sqlite3_column_text(st, 1));
-    col_copy(st, 2, g->id, sizeof g->id);
-    col_copy(st, 3, g->share_id, sizeof g->share_id);
-    col_copy(st, 4, g->status, sizeof g->status);
-    col_copy(st, 5, g->customer_id, sizeof g->customer_id);
-    g->creator_email = col_dup(st, 6);
-    col_copy(st, 7, g->creator_order, sizeof g->creator_order);
-    g->metadata = col_dup(st, 8);
-    g->settings = col_dup(st, 9);
+    store_sqlite_col_copy(st, 0, g->org_id, sizeof g->org_id);
+    g->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+    store_sqlite_col_copy(st, 2, g->id, sizeof g->id);
+    store_sqlite_col_copy(st, 3, g->share_id, sizeof g->share_id);
+    store_sqlite_col_copy(st, 4, g->status, sizeof g->status);
+    store_sqlite_col_copy(st, 5, g->customer_id, sizeof g->customer_id);
+    g->creator_email = store_sqlite_col_dup(st, 6);
+    store_sqlite_col_copy(st, 7, g->creator_order, sizeof g->creator_order);
+    g->metadata = store_sqlite_col_dup(st, 8);
+    g->settings = store_sqlite_col_dup(st, 9);
     g->max_participants = sqlite3_column_int(st, 10);
     g->min_amount = sqlite3_column_int64(st, 11);
     g->n_orders = sqlite3_column_int(st, 12);
@@ -246,44 +209,22 @@ static int
 customer_from(sqlite3_stmt *st, struct kohort_customer *cu)
 {
     memset(cu, 0, sizeof *cu);
-    col_copy(st, 0, cu->org_id, sizeof cu->org_id);
-    cu->mode = mode_parse(sqlite3_column_text(st, 1));
-    col_copy(st, 2, cu->id, sizeof cu->id);
-    cu->email = col_dup(st, 3);
-    cu->first_name = col_dup(st, 4);
-    cu->last_name = col_dup(st, 5);
-    cu->phone = col_dup(st, 6);
-    cu->locale = col_dup(st, 7);
-    cu->client_ref = col_dup(st, 8);
-    cu->metadata = col_dup(st, 9);
+    store_sqlite_col_copy(st, 0, cu->org_id, sizeof cu->org_id);
+    cu->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+    store_sqlite_col_copy(st, 2, cu->id, sizeof cu->id);
+    cu->email = store_sqlite_col_dup(st, 3);
+    cu->first_name = store_sqlite_col_dup(st, 4);
+    cu->last_name = store_sqlite_col_dup(st, 5);
+    cu->phone = store_sqlite_col_dup(st, 6);
+    cu->locale = store_sqlite_col_dup(st, 7);
+    cu->client_ref = store_sqlite_col_dup(st, 8);
+    cu->metadata = store_sqlite_col_dup(st, 9);
     cu->blocked = sqlite3_column_int(st, 10) != 0;
     cu->blocked_ms = sqlite3_column_int64(st, 11);
     cu->deleted_ms = sqlite3_column_int64(st, 12);
     cu->created_ms = sqlite3_column_int64(st, 13);
     cu->updated_ms = sqlite3_column_int64(st, 14);
     return cu->email != NULL && cu->metadata != NULL ? 0 : -1;
-}
-
-static int
-order_from(sqlite3_stmt *st, struct order_row *r)
-{
-    memset(r, 0, sizeof *r);
-    col_copy(st, 0, r->org_id, sizeof r->org_id);
-    r->mode = mode_parse(sqlite3_column_text(st, 1));
-    col_copy(st, 2, r->id, sizeof r->id);
-    col_copy(st, 3, r->short_id, sizeof r->short_id);
-    col_copy(st, 4, r->dialect, sizeof r->dialect);
-    r->external_id = col_dup(st, 5);
-    col_copy(st, 6, r->status, sizeof r->status);
-    col_copy(st, 7, r->currency, sizeof r->currency);
-    r->total_amount = sqlite3_column_int64(st, 8);
-    r->customer_email = col_dup(st, 9);
-    r->version = sqlite3_column_int64(st, 10);
-    r->created_ms = sqlite3_column_int64(st, 11);
-    r->updated_ms = sqlite3_column_int64(st, 12);
-    r->body = col_dup(st, 13);
-    r->body_len = r->body ? strlen(r->body) : 0;
-    return r->body != NULL ? 0 : -1;
 }
 
 /* ---- groups ---- */
@@ -299,9 +240,9 @@ kohort_group_get(struct store_conn *c, const char *org_id, enum key_mode mode,
     memset(out, 0, sizeof *out);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, id_or_share);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, id_or_share);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         rc = group_from(st, out) == 0 ? STORE_OK : STORE_FAIL;
@@ -318,16 +259,16 @@ kohort_group_insert(struct store_conn *c, const struct kohort_group *g)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, g->org_id);
-    bind_text(st, 2, mode_text(g->mode));
-    bind_text(st, 3, g->id);
-    bind_text(st, 4, g->share_id);
-    bind_text(st, 5, g->status);
-    bind_text(st, 6, g->customer_id);
-    bind_text(st, 7, g->creator_email);
-    bind_text(st, 8, g->creator_order);
-    bind_text(st, 9, g->metadata ? g->metadata : "{}");
-    bind_text(st, 10, g->settings ? g->settings : "{}");
+    store_sqlite_bind_text(st, 1, g->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(g->mode));
+    store_sqlite_bind_text(st, 3, g->id);
+    store_sqlite_bind_text(st, 4, g->share_id);
+    store_sqlite_bind_text(st, 5, g->status);
+    store_sqlite_bind_text(st, 6, g->customer_id);
+    store_sqlite_bind_text(st, 7, g->creator_email);
+    store_sqlite_bind_text(st, 8, g->creator_order);
+    store_sqlite_bind_text(st, 9, g->metadata ? g->metadata : "{}");
+    store_sqlite_bind_text(st, 10, g->settings ? g->settings : "{}");
     sqlite3_bind_int(st, 11, g->max_participants);
     sqlite3_bind_int64(st, 12, g->min_amount);
     sqlite3_bind_int(st, 13, g->n_orders);
@@ -348,9 +289,9 @@ kohort_group_join(struct store_conn *c, const char *org_id, enum key_mode mode,
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, group_id);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, group_id);
     sqlite3_bind_int64(st, 4, now_ms);
     rc = run(c, st, "kohort group join");
     if (rc == STORE_OK && sqlite3_changes(store_sqlite_db(c)) != 1)
@@ -366,11 +307,11 @@ kohort_group_update(struct store_conn *c, const struct kohort_group *g)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, g->org_id);
-    bind_text(st, 2, mode_text(g->mode));
-    bind_text(st, 3, g->id);
-    bind_text(st, 4, g->metadata ? g->metadata : "{}");
-    bind_text(st, 5, g->creator_email);
+    store_sqlite_bind_text(st, 1, g->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(g->mode));
+    store_sqlite_bind_text(st, 3, g->id);
+    store_sqlite_bind_text(st, 4, g->metadata ? g->metadata : "{}");
+    store_sqlite_bind_text(st, 5, g->creator_email);
     sqlite3_bind_int64(st, 6, g->updated_ms);
     rc = run(c, st, "kohort group update");
     if (rc == STORE_OK && sqlite3_changes(store_sqlite_db(c)) != 1)
@@ -389,10 +330,10 @@ kohort_group_close(struct store_conn *c, const char *org_id, enum key_mode mode,
     *changed = false;
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, group_id);
-    bind_text(st, 4, status);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, group_id);
+    store_sqlite_bind_text(st, 4, status);
     sqlite3_bind_int64(st, 5, now_ms);
     sqlite3_bind_int(st, 6, (int)when);
     rc = run(c, st, "kohort group close");
@@ -477,14 +418,14 @@ list_prepare(struct store_conn *c, const struct kohort_list_query *q, const stru
             sqlite3_finalize(sts[1]);
             return STORE_FAIL;
         }
-        bind_text(sts[k], 1, q->org_id);
-        bind_text(sts[k], 2, mode_text(q->mode));
-        bind_text(sts[k], 3, extra);
+        store_sqlite_bind_text(sts[k], 1, q->org_id);
+        store_sqlite_bind_text(sts[k], 2, store_sqlite_mode_text(q->mode));
+        store_sqlite_bind_text(sts[k], 3, extra);
         for (int i = 0; i < q->n_cond; i++) {
             if (q->cond[i].is_int)
                 sqlite3_bind_int64(sts[k], i + 4, q->cond[i].i);
             else
-                bind_text(sts[k], i + 4, q->cond[i].s);
+                store_sqlite_bind_text(sts[k], i + 4, q->cond[i].s);
         }
     }
     *page = sts[0];
@@ -645,9 +586,9 @@ customer_one(struct store_conn *c, const char *sql, const char *org_id, enum key
     memset(out, 0, sizeof *out);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, key);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, key);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         rc = customer_from(st, out) == 0 ? STORE_OK : STORE_FAIL;
@@ -674,16 +615,16 @@ kohort_customer_by_email(struct store_conn *c, const char *org_id, enum key_mode
 static void
 customer_bind(sqlite3_stmt *st, const struct kohort_customer *cu)
 {
-    bind_text(st, 1, cu->org_id);
-    bind_text(st, 2, mode_text(cu->mode));
-    bind_text(st, 3, cu->id);
-    bind_text(st, 4, cu->email);
-    bind_text(st, 5, cu->first_name);
-    bind_text(st, 6, cu->last_name);
-    bind_text(st, 7, cu->phone);
-    bind_text(st, 8, cu->locale);
-    bind_text(st, 9, cu->client_ref);
-    bind_text(st, 10, cu->metadata ? cu->metadata : "{}");
+    store_sqlite_bind_text(st, 1, cu->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(cu->mode));
+    store_sqlite_bind_text(st, 3, cu->id);
+    store_sqlite_bind_text(st, 4, cu->email);
+    store_sqlite_bind_text(st, 5, cu->first_name);
+    store_sqlite_bind_text(st, 6, cu->last_name);
+    store_sqlite_bind_text(st, 7, cu->phone);
+    store_sqlite_bind_text(st, 8, cu->locale);
+    store_sqlite_bind_text(st, 9, cu->client_ref);
+    store_sqlite_bind_text(st, 10, cu->metadata ? cu->metadata : "{}");
     sqlite3_bind_int(st, 11, cu->blocked ? 1 : 0);
     bind_ms(st, 12, cu->blocked_ms);
     bind_ms(st, 13, cu->deleted_ms);
@@ -797,15 +738,15 @@ kohort_link_insert(struct store_conn *c, const struct kohort_link *l)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, l->org_id);
-    bind_text(st, 2, mode_text(l->mode));
-    bind_text(st, 3, l->order_id);
-    bind_text(st, 4, l->group_id);
-    bind_text(st, 5, l->customer_id);
-    bind_text(st, 6, l->customer_email);
-    bind_text(st, 7, l->customer_phone);
-    bind_text(st, 8, l->client_ref);
-    bind_text(st, 9, l->status);
+    store_sqlite_bind_text(st, 1, l->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(l->mode));
+    store_sqlite_bind_text(st, 3, l->order_id);
+    store_sqlite_bind_text(st, 4, l->group_id);
+    store_sqlite_bind_text(st, 5, l->customer_id);
+    store_sqlite_bind_text(st, 6, l->customer_email);
+    store_sqlite_bind_text(st, 7, l->customer_phone);
+    store_sqlite_bind_text(st, 8, l->client_ref);
+    store_sqlite_bind_text(st, 9, l->status);
     sqlite3_bind_int64(st, 10, l->amount);
     sqlite3_bind_int64(st, 11, l->created_ms);
     return run(c, st, "kohort link insert");
@@ -822,10 +763,10 @@ kohort_link_email_used(struct store_conn *c, const char *org_id, enum key_mode m
     *used = false;
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, group_id);
-    bind_text(st, 4, email);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, group_id);
+    store_sqlite_bind_text(st, 4, email);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *used = true;
@@ -843,10 +784,10 @@ kohort_link_set_status(struct store_conn *c, const char *org_id, enum key_mode m
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, order_id);
-    bind_text(st, 4, status);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, order_id);
+    store_sqlite_bind_text(st, 4, status);
     if (amount_cashback < 0)
         sqlite3_bind_null(st, 5);
     else
@@ -868,9 +809,9 @@ kohort_group_order_ids(struct store_conn *c, const char *org_id, enum key_mode m
     *n = 0;
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, group_id);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, group_id);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         grown = realloc(arr, (k + 1) * sizeof *arr);
         if (grown == NULL) {
@@ -878,7 +819,7 @@ kohort_group_order_ids(struct store_conn *c, const char *org_id, enum key_mode m
             break;
         }
         arr = grown;
-        col_copy(st, 0, arr[k++], IDS_UUID_LEN);
+        store_sqlite_col_copy(st, 0, arr[k++], IDS_UUID_LEN);
     }
     if (rc == STORE_OK && r != SQLITE_DONE)
         rc = store_sqlite_rc(c, r, "kohort group orders");
@@ -934,7 +875,7 @@ kohort_order_list(struct store_conn *c, const struct kohort_list_query *q, const
             break;
         }
         arr = grown;
-        if (order_from(page, &arr[k++]) != 0)
+        if (store_sqlite_order_from(page, &arr[k++]) != 0)
             rc = STORE_FAIL;
     }
     if (rc == STORE_OK && r != SQLITE_DONE)
@@ -961,12 +902,12 @@ kohort_order_get(struct store_conn *c, const char *org_id, enum key_mode mode, c
     memset(out, 0, sizeof *out);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, id);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, id);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
-        rc = order_from(st, out) == 0 ? STORE_OK : STORE_FAIL;
+        rc = store_sqlite_order_from(st, out) == 0 ? STORE_OK : STORE_FAIL;
     else
         rc = r == SQLITE_DONE ? STORE_NOT_FOUND : store_sqlite_rc(c, r, "kohort order get");
     sqlite3_reset(st);
@@ -981,11 +922,11 @@ kohort_order_update(struct store_conn *c, const struct order_row *next, int64_t 
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, next->org_id);
-    bind_text(st, 2, mode_text(next->mode));
-    bind_text(st, 3, next->id);
-    bind_text(st, 4, next->status);
-    bind_text(st, 5, next->customer_email);
+    store_sqlite_bind_text(st, 1, next->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(next->mode));
+    store_sqlite_bind_text(st, 3, next->id);
+    store_sqlite_bind_text(st, 4, next->status);
+    store_sqlite_bind_text(st, 5, next->customer_email);
     sqlite3_bind_int64(st, 6, next->version);
     sqlite3_bind_int64(st, 7, next->updated_ms);
     sqlite3_bind_text(st, 8, next->body, (int)next->body_len, SQLITE_STATIC);
@@ -1004,14 +945,14 @@ kohort_event_insert(struct store_conn *c, const struct event_row *e)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, e->org_id);
-    bind_text(st, 2, mode_text(e->mode));
-    bind_text(st, 3, e->id);
-    bind_text(st, 4, e->type);
-    bind_text(st, 5, e->order_id);
+    store_sqlite_bind_text(st, 1, e->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(e->mode));
+    store_sqlite_bind_text(st, 3, e->id);
+    store_sqlite_bind_text(st, 4, e->type);
+    store_sqlite_bind_text(st, 5, e->order_id);
     sqlite3_bind_int64(st, 6, e->created_ms);
-    bind_text(st, 7, e->request_id);
-    bind_text(st, 8, e->data);
+    store_sqlite_bind_text(st, 7, e->request_id);
+    store_sqlite_bind_text(st, 8, e->data);
     rc = run(c, st, "kohort event insert");
     return rc == STORE_OK ? store_sqlite_webhook_fanout(c, e) : rc; /* the outbox */
 }
@@ -1029,9 +970,9 @@ count_one(struct store_conn *c, const char *sql, const char *org_id, enum key_mo
         return STORE_OK;
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, key);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, key);
     sqlite3_bind_int64(st, 4, since_ms);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
@@ -1061,8 +1002,8 @@ kohort_risk_stats(struct store_conn *c, const char *org_id, enum key_mode mode, 
     st = store_sqlite_stmt(c, sql_risk_mean);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         *n_history = sqlite3_column_int(st, 0);

@@ -25,9 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ORDER_COLS                                                                                 \
-    "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "           \
-    "customer_email, version, created_ms, updated_ms, body"
+#define ORDER_COLS STORE_SQLITE_ORDER_COLS
 #define KEY_COLS                                                                                   \
     "hash, org_id, mode, kind, display, sealed, created_ms, id, expires_ms, revoked_ms, "          \
     "last_used_ms"
@@ -174,14 +172,14 @@ struct sqlite_store {
 
 #define S(s) ((struct sqlite_store *)(s))
 
-static const char *
-mode_text(enum key_mode m)
+const char *
+store_sqlite_mode_text(enum key_mode m)
 {
     return m == MODE_LIVE ? "live" : "test";
 }
 
-static enum key_mode
-mode_parse(const unsigned char *t)
+enum key_mode
+store_sqlite_mode_parse(const unsigned char *t)
 {
     return t != NULL && strcmp((const char *)t, "live") == 0 ? MODE_LIVE : MODE_TEST;
 }
@@ -266,8 +264,8 @@ store_sqlite_rc(struct store_conn *c, int rc, const char *what)
     return map_rc(c->db, rc, what);
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
+void
+store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s == NULL)
         sqlite3_bind_null(st, i);
@@ -275,16 +273,16 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-static char *
-col_dup(sqlite3_stmt *st, int i)
+char *
+store_sqlite_col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
 
     return t != NULL ? strdup((const char *)t) : NULL;
 }
 
-static void
-col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
+void
+store_sqlite_col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -358,24 +356,24 @@ reader_put(struct sqlite_store *s, struct store_conn *c)
 
 /* ---- rows ---- */
 
-static int
-order_from_stmt(sqlite3_stmt *st, struct order_row *r)
+int
+store_sqlite_order_from(sqlite3_stmt *st, struct order_row *r)
 {
     memset(r, 0, sizeof *r);
-    col_copy(st, 0, r->org_id, sizeof r->org_id);
-    r->mode = mode_parse(sqlite3_column_text(st, 1));
-    col_copy(st, 2, r->id, sizeof r->id);
-    col_copy(st, 3, r->short_id, sizeof r->short_id);
-    col_copy(st, 4, r->dialect, sizeof r->dialect);
-    r->external_id = col_dup(st, 5);
-    col_copy(st, 6, r->status, sizeof r->status);
-    col_copy(st, 7, r->currency, sizeof r->currency);
+    store_sqlite_col_copy(st, 0, r->org_id, sizeof r->org_id);
+    r->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+    store_sqlite_col_copy(st, 2, r->id, sizeof r->id);
+    store_sqlite_col_copy(st, 3, r->short_id, sizeof r->short_id);
+    store_sqlite_col_copy(st, 4, r->dialect, sizeof r->dialect);
+    r->external_id = store_sqlite_col_dup(st, 5);
+    store_sqlite_col_copy(st, 6, r->status, sizeof r->status);
+    store_sqlite_col_copy(st, 7, r->currency, sizeof r->currency);
     r->total_amount = sqlite3_column_int64(st, 8);
-    r->customer_email = col_dup(st, 9);
+    r->customer_email = store_sqlite_col_dup(st, 9);
     r->version = sqlite3_column_int64(st, 10);
     r->created_ms = sqlite3_column_int64(st, 11);
     r->updated_ms = sqlite3_column_int64(st, 12);
-    r->body = col_dup(st, 13);
+    r->body = store_sqlite_col_dup(st, 13);
     r->body_len = r->body ? strlen(r->body) : 0;
     return r->body != NULL ? 0 : -1;
 }
@@ -384,14 +382,14 @@ static int
 event_from_stmt(sqlite3_stmt *st, struct event_row *r)
 {
     memset(r, 0, sizeof *r);
-    col_copy(st, 0, r->org_id, sizeof r->org_id);
-    r->mode = mode_parse(sqlite3_column_text(st, 1));
-    col_copy(st, 2, r->id, sizeof r->id);
-    col_copy(st, 3, r->type, sizeof r->type);
-    col_copy(st, 4, r->order_id, sizeof r->order_id);
+    store_sqlite_col_copy(st, 0, r->org_id, sizeof r->org_id);
+    r->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+    store_sqlite_col_copy(st, 2, r->id, sizeof r->id);
+    store_sqlite_col_copy(st, 3, r->type, sizeof r->type);
+    store_sqlite_col_copy(st, 4, r->order_id, sizeof r->order_id);
     r->created_ms = sqlite3_column_int64(st, 5);
-    col_copy(st, 6, r->request_id, sizeof r->request_id);
-    r->data = col_dup(st, 7);
+    store_sqlite_col_copy(st, 6, r->request_id, sizeof r->request_id);
+    r->data = store_sqlite_col_dup(st, 7);
     return r->data != NULL ? 0 : -1;
 }
 
@@ -401,15 +399,15 @@ idem_from_stmt(sqlite3_stmt *st, struct idem_row *r)
     const void *fp = sqlite3_column_blob(st, 4);
 
     memset(r, 0, sizeof *r);
-    col_copy(st, 0, r->org_id, sizeof r->org_id);
-    r->mode = mode_parse(sqlite3_column_text(st, 1));
-    r->key = col_dup(st, 2);
-    col_copy(st, 3, r->endpoint, sizeof r->endpoint);
+    store_sqlite_col_copy(st, 0, r->org_id, sizeof r->org_id);
+    r->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+    r->key = store_sqlite_col_dup(st, 2);
+    store_sqlite_col_copy(st, 3, r->endpoint, sizeof r->endpoint);
     if (fp != NULL && sqlite3_column_bytes(st, 4) == CRYPTO_HASH_LEN)
         memcpy(r->fingerprint, fp, CRYPTO_HASH_LEN);
     r->status = sqlite3_column_int(st, 5);
-    r->headers = col_dup(st, 6);
-    r->body = col_dup(st, 7);
+    r->headers = store_sqlite_col_dup(st, 6);
+    r->body = store_sqlite_col_dup(st, 7);
     r->created_ms = sqlite3_column_int64(st, 8);
     return r->key && r->headers && r->body ? 0 : -1;
 }
@@ -424,11 +422,11 @@ key_from_stmt(sqlite3_stmt *st, struct key_rec *r)
     if (h == NULL || sqlite3_column_bytes(st, 0) != CRYPTO_HASH_LEN)
         return -1;
     memcpy(r->hash, h, CRYPTO_HASH_LEN);
-    col_copy(st, 1, r->org_id, sizeof r->org_id);
-    r->mode = mode_parse(sqlite3_column_text(st, 2));
+    store_sqlite_col_copy(st, 1, r->org_id, sizeof r->org_id);
+    r->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 2));
     r->kind = strcmp((const char *)sqlite3_column_text(st, 3), "secret") == 0 ? KEY_SECRET
                                                                               : KEY_PUBLISHABLE;
-    col_copy(st, 4, r->display, sizeof r->display);
+    store_sqlite_col_copy(st, 4, r->display, sizeof r->display);
     if (sealed != NULL && sealed_len > 0) {
         r->sealed = malloc((size_t)sealed_len);
         if (r->sealed == NULL)
@@ -437,7 +435,7 @@ key_from_stmt(sqlite3_stmt *st, struct key_rec *r)
         r->sealed_len = (size_t)sealed_len;
     }
     r->created_ms = sqlite3_column_int64(st, 6);
-    col_copy(st, 7, r->id, sizeof r->id);
+    store_sqlite_col_copy(st, 7, r->id, sizeof r->id);
     r->expires_ms = sqlite3_column_int64(st, 8);
     r->revoked_ms = sqlite3_column_int64(st, 9);
     r->last_used_ms = sqlite3_column_int64(st, 10);
@@ -472,13 +470,13 @@ s_org_get(struct store *base, const char *id_or_uuid, struct org_rec *out)
     memset(out, 0, sizeof *out);
     if (st == NULL)
         goto out;
-    bind_text(st, 1, id_or_uuid);
+    store_sqlite_bind_text(st, 1, id_or_uuid);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        col_copy(st, 0, out->id, sizeof out->id);
-        col_copy(st, 1, out->uuid, sizeof out->uuid);
-        out->name = col_dup(st, 2);
-        out->settings = col_dup(st, 3);
+        store_sqlite_col_copy(st, 0, out->id, sizeof out->id);
+        store_sqlite_col_copy(st, 1, out->uuid, sizeof out->uuid);
+        out->name = store_sqlite_col_dup(st, 2);
+        out->settings = store_sqlite_col_dup(st, 3);
         out->created_ms = sqlite3_column_int64(st, 4);
         rc = out->name && out->settings ? STORE_OK : STORE_FAIL;
     } else {
@@ -502,7 +500,7 @@ s_org_keys(struct store *base, const char *org_id, struct key_rec **keys, size_t
 
     if (st == NULL)
         goto out;
-    bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 1, org_id);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         grown = realloc(arr, (count + 1) * sizeof *arr);
         if (grown == NULL)
@@ -584,8 +582,8 @@ s_key_secret(struct store *base, const char *org_id, enum key_mode mode, struct 
     memset(out, 0, sizeof *out);
     if (st == NULL)
         goto out;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     sqlite3_bind_int64(st, 3, clock_now_ms());
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
@@ -641,7 +639,7 @@ s_audit_list(struct store *base, const char *org_id, int limit, struct audit_row
 
     if (st == NULL)
         goto out;
-    bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 1, org_id);
     sqlite3_bind_int(st, 2, limit);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         grown = realloc(arr, (count + 1) * sizeof *arr);
@@ -649,12 +647,12 @@ s_audit_list(struct store *base, const char *org_id, int limit, struct audit_row
             goto out;
         arr = grown;
         memset(&arr[count], 0, sizeof arr[count]);
-        col_copy(st, 0, arr[count].org_id, sizeof arr[count].org_id);
-        col_copy(st, 1, arr[count].id, sizeof arr[count].id);
+        store_sqlite_col_copy(st, 0, arr[count].org_id, sizeof arr[count].org_id);
+        store_sqlite_col_copy(st, 1, arr[count].id, sizeof arr[count].id);
         arr[count].created_ms = sqlite3_column_int64(st, 2);
-        col_copy(st, 3, arr[count].actor, sizeof arr[count].actor);
-        col_copy(st, 4, arr[count].action, sizeof arr[count].action);
-        arr[count].detail = col_dup(st, 5);
+        store_sqlite_col_copy(st, 3, arr[count].actor, sizeof arr[count].actor);
+        store_sqlite_col_copy(st, 4, arr[count].action, sizeof arr[count].action);
+        arr[count].detail = store_sqlite_col_dup(st, 5);
         if (arr[count++].detail == NULL)
             goto out;
     }
@@ -681,12 +679,12 @@ order_get_on(struct store_conn *c, const char *org_id, enum key_mode mode, const
     memset(out, 0, sizeof *out);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, ref);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, ref);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
-        return order_from_stmt(st, out) == 0 ? STORE_OK : STORE_FAIL;
+        return store_sqlite_order_from(st, out) == 0 ? STORE_OK : STORE_FAIL;
     return r == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c->db, r, "order get");
 }
 
@@ -754,7 +752,7 @@ out:
 static int
 order_from_void(sqlite3_stmt *st, void *r)
 {
-    return order_from_stmt(st, r);
+    return store_sqlite_order_from(st, r);
 }
 
 static void
@@ -843,7 +841,7 @@ s_order_list(struct store *base, const struct order_query *q, struct order_row *
     if (st == NULL)
         goto done;
     bind_named(st, ":org", q->org_id);
-    bind_named(st, ":mode", mode_text(q->mode));
+    bind_named(st, ":mode", store_sqlite_mode_text(q->mode));
     bind_named(st, ":after", q->starting_after);
     bind_named(st, ":before", q->ending_before);
     bind_named(st, ":status", q->status);
@@ -881,7 +879,7 @@ s_event_list(struct store *base, const struct event_query *q, struct event_row *
     if (st == NULL)
         goto done;
     bind_named(st, ":org", q->org_id);
-    bind_named(st, ":mode", mode_text(q->mode));
+    bind_named(st, ":mode", store_sqlite_mode_text(q->mode));
     bind_named(st, ":after", q->starting_after);
     bind_named(st, ":before", q->ending_before);
     bind_named(st, ":type", q->type);
@@ -905,9 +903,9 @@ idem_get_on(struct store_conn *c, const char *org_id, enum key_mode mode, const 
     memset(out, 0, sizeof *out);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, key);
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, key);
     sqlite3_bind_int64(st, 4, clock_now_ms() - LIMIT_IDEM_TTL_MS);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
@@ -957,9 +955,9 @@ idem_insert(struct store_conn *c, struct store_write *w)
     st = stmt(c, ST_IDEM_EXPIRE_ONE);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, i->org_id);
-    bind_text(st, 2, mode_text(i->mode));
-    bind_text(st, 3, i->key);
+    store_sqlite_bind_text(st, 1, i->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(i->mode));
+    store_sqlite_bind_text(st, 3, i->key);
     sqlite3_bind_int64(st, 4, clock_now_ms() - LIMIT_IDEM_TTL_MS);
     rc = exec_step(c, st, "idem expire");
     if (rc != STORE_OK)
@@ -967,14 +965,14 @@ idem_insert(struct store_conn *c, struct store_write *w)
     st = stmt(c, ST_IDEM_INSERT);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, i->org_id);
-    bind_text(st, 2, mode_text(i->mode));
-    bind_text(st, 3, i->key);
-    bind_text(st, 4, i->endpoint);
+    store_sqlite_bind_text(st, 1, i->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(i->mode));
+    store_sqlite_bind_text(st, 3, i->key);
+    store_sqlite_bind_text(st, 4, i->endpoint);
     sqlite3_bind_blob(st, 5, i->fingerprint, CRYPTO_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int(st, 6, i->status);
-    bind_text(st, 7, i->headers ? i->headers : "{}");
-    bind_text(st, 8, i->body);
+    store_sqlite_bind_text(st, 7, i->headers ? i->headers : "{}");
+    store_sqlite_bind_text(st, 8, i->body);
     sqlite3_bind_int64(st, 9, i->created_ms);
     rc = exec_step(c, st, "idem insert");
     if (rc == STORE_CONFLICT) {
@@ -996,14 +994,14 @@ event_insert(struct store_conn *c, const struct event_row *e)
     st = stmt(c, ST_EVENT_INSERT);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, e->org_id);
-    bind_text(st, 2, mode_text(e->mode));
-    bind_text(st, 3, e->id);
-    bind_text(st, 4, e->type);
-    bind_text(st, 5, e->order_id);
+    store_sqlite_bind_text(st, 1, e->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(e->mode));
+    store_sqlite_bind_text(st, 3, e->id);
+    store_sqlite_bind_text(st, 4, e->type);
+    store_sqlite_bind_text(st, 5, e->order_id);
     sqlite3_bind_int64(st, 6, e->created_ms);
-    bind_text(st, 7, e->request_id);
-    bind_text(st, 8, e->data);
+    store_sqlite_bind_text(st, 7, e->request_id);
+    store_sqlite_bind_text(st, 8, e->data);
     rc = exec_step(c, st, "event insert");
     return rc == STORE_OK ? store_sqlite_webhook_fanout(c, e) : rc; /* the outbox */
 }
@@ -1017,19 +1015,19 @@ order_conflict(struct store_conn *c, struct store_write *w)
 
     w->conflict = SC_OTHER;
     if (o->external_id != NULL && (st = stmt(c, ST_ORDER_BY_EXTERNAL)) != NULL) {
-        bind_text(st, 1, o->org_id);
-        bind_text(st, 2, mode_text(o->mode));
-        bind_text(st, 3, o->dialect);
-        bind_text(st, 4, o->external_id);
+        store_sqlite_bind_text(st, 1, o->org_id);
+        store_sqlite_bind_text(st, 2, store_sqlite_mode_text(o->mode));
+        store_sqlite_bind_text(st, 3, o->dialect);
+        store_sqlite_bind_text(st, 4, o->external_id);
         if (sqlite3_step(st) == SQLITE_ROW) {
             w->conflict = SC_EXTERNAL_ID;
-            col_copy(st, 0, w->conflict_id, sizeof w->conflict_id);
+            store_sqlite_col_copy(st, 0, w->conflict_id, sizeof w->conflict_id);
             return;
         }
     }
     if ((st = stmt(c, ST_ORDER_BY_SHORT)) != NULL) {
-        bind_text(st, 1, o->org_id);
-        bind_text(st, 2, o->short_id);
+        store_sqlite_bind_text(st, 1, o->org_id);
+        store_sqlite_bind_text(st, 2, o->short_id);
         if (sqlite3_step(st) == SQLITE_ROW)
             w->conflict = SC_SHORT_ID;
     }
@@ -1056,16 +1054,16 @@ apply_order_insert(struct store_conn *c, struct store_write *w)
     st = stmt(c, ST_ORDER_INSERT);
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, o->org_id);
-    bind_text(st, 2, mode_text(o->mode));
-    bind_text(st, 3, o->id);
-    bind_text(st, 4, o->short_id);
-    bind_text(st, 5, o->dialect);
-    bind_text(st, 6, o->external_id);
-    bind_text(st, 7, o->status);
-    bind_text(st, 8, o->currency);
+    store_sqlite_bind_text(st, 1, o->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(o->mode));
+    store_sqlite_bind_text(st, 3, o->id);
+    store_sqlite_bind_text(st, 4, o->short_id);
+    store_sqlite_bind_text(st, 5, o->dialect);
+    store_sqlite_bind_text(st, 6, o->external_id);
+    store_sqlite_bind_text(st, 7, o->status);
+    store_sqlite_bind_text(st, 8, o->currency);
     sqlite3_bind_int64(st, 9, o->total_amount);
-    bind_text(st, 10, o->customer_email);
+    store_sqlite_bind_text(st, 10, o->customer_email);
     sqlite3_bind_int64(st, 11, o->version);
     sqlite3_bind_int64(st, 12, o->created_ms);
     sqlite3_bind_int64(st, 13, o->updated_ms);
@@ -1118,14 +1116,14 @@ apply_order_mutate(struct store_conn *c, struct store_write *w)
             rc = STORE_FAIL;
             goto out;
         }
-        bind_text(st, 1, cur.org_id);
-        bind_text(st, 2, mode_text(cur.mode));
-        bind_text(st, 3, cur.id);
-        bind_text(st, 4, next.status);
-        bind_text(st, 5, next.customer_email);
+        store_sqlite_bind_text(st, 1, cur.org_id);
+        store_sqlite_bind_text(st, 2, store_sqlite_mode_text(cur.mode));
+        store_sqlite_bind_text(st, 3, cur.id);
+        store_sqlite_bind_text(st, 4, next.status);
+        store_sqlite_bind_text(st, 5, next.customer_email);
         sqlite3_bind_int64(st, 6, next.version);
         sqlite3_bind_int64(st, 7, next.updated_ms);
-        bind_text(st, 8, next.body);
+        store_sqlite_bind_text(st, 8, next.body);
         sqlite3_bind_int64(st, 9, cur.version);
         rc = exec_step(c, st, "order update");
         if (rc == STORE_OK && sqlite3_changes(c->db) != 1)
@@ -1151,14 +1149,14 @@ key_insert(struct store_conn *c, const char *org_id, const struct key_rec *k)
     if (st == NULL)
         return STORE_FAIL;
     sqlite3_bind_blob(st, 1, k->hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
-    bind_text(st, 2, org_id);
-    bind_text(st, 3, mode_text(k->mode));
-    bind_text(st, 4, k->kind == KEY_SECRET ? "secret" : "publishable");
-    bind_text(st, 5, k->display);
+    store_sqlite_bind_text(st, 2, org_id);
+    store_sqlite_bind_text(st, 3, store_sqlite_mode_text(k->mode));
+    store_sqlite_bind_text(st, 4, k->kind == KEY_SECRET ? "secret" : "publishable");
+    store_sqlite_bind_text(st, 5, k->display);
     if (k->sealed != NULL)
         sqlite3_bind_blob(st, 6, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, k->created_ms);
-    bind_text(st, 8, k->id);
+    store_sqlite_bind_text(st, 8, k->id);
     if (k->expires_ms > 0)
         sqlite3_bind_int64(st, 9, k->expires_ms);
     return exec_step(c, st, "key insert");
@@ -1172,10 +1170,10 @@ apply_org_insert(struct store_conn *c, struct store_write *w)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, w->org->id);
-    bind_text(st, 2, w->org->uuid);
-    bind_text(st, 3, w->org->name);
-    bind_text(st, 4, w->org->settings ? w->org->settings : "{}");
+    store_sqlite_bind_text(st, 1, w->org->id);
+    store_sqlite_bind_text(st, 2, w->org->uuid);
+    store_sqlite_bind_text(st, 3, w->org->name);
+    store_sqlite_bind_text(st, 4, w->org->settings ? w->org->settings : "{}");
     sqlite3_bind_int64(st, 5, w->org->created_ms);
     rc = exec_step(c, st, "org insert");
     for (int i = 0; rc == STORE_OK && i < w->n_keys; i++)
@@ -1193,9 +1191,9 @@ apply_key_roll(struct store_conn *c, struct store_write *w)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, k->org_id);
-    bind_text(st, 2, mode_text(k->mode));
-    bind_text(st, 3, k->kind == KEY_SECRET ? "secret" : "publishable");
+    store_sqlite_bind_text(st, 1, k->org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(k->mode));
+    store_sqlite_bind_text(st, 3, k->kind == KEY_SECRET ? "secret" : "publishable");
     sqlite3_bind_int64(st, 4, w->key_grace_until);
     rc = exec_step(c, st, "key expire others");
     return rc == STORE_OK ? key_insert(c, k->org_id, k) : rc;
@@ -1209,8 +1207,8 @@ apply_key_revoke(struct store_conn *c, struct store_write *w)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, w->org_id);
-    bind_text(st, 2, w->key_id);
+    store_sqlite_bind_text(st, 1, w->org_id);
+    store_sqlite_bind_text(st, 2, w->key_id);
     sqlite3_bind_int64(st, 3, clock_now_ms());
     rc = exec_step(c, st, "key revoke");
     if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
@@ -1225,12 +1223,12 @@ audit_insert(struct store_conn *c, const struct audit_row *a)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, a->org_id);
-    bind_text(st, 2, a->id);
+    store_sqlite_bind_text(st, 1, a->org_id);
+    store_sqlite_bind_text(st, 2, a->id);
     sqlite3_bind_int64(st, 3, a->created_ms);
-    bind_text(st, 4, a->actor);
-    bind_text(st, 5, a->action);
-    bind_text(st, 6, a->detail ? a->detail : "{}");
+    store_sqlite_bind_text(st, 4, a->actor);
+    store_sqlite_bind_text(st, 5, a->action);
+    store_sqlite_bind_text(st, 6, a->detail ? a->detail : "{}");
     return exec_step(c, st, "audit insert");
 }
 
@@ -1242,8 +1240,8 @@ apply_org_settings(struct store_conn *c, struct store_write *w)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, w->org->id);
-    bind_text(st, 2, w->org->settings);
+    store_sqlite_bind_text(st, 1, w->org->id);
+    store_sqlite_bind_text(st, 2, w->org->settings);
     rc = exec_step(c, st, "org settings");
     if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
         rc = STORE_NOT_FOUND;

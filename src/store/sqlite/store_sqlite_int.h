@@ -30,6 +30,21 @@ extern const struct sqlite_migrations sqlite_migrations_webhooks;
  * savepoint that inserted the event, right after the insert. */
 enum store_rc store_sqlite_webhook_fanout(struct store_conn *c, const struct event_row *e);
 
+/* The order columns in the order store_sqlite_order_from reads them. */
+#define STORE_SQLITE_ORDER_COLS                                                                    \
+    "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "           \
+    "customer_email, version, created_ms, updated_ms, body"
+
+/* Row helpers shared by every API's SQL: modes as text, NULL-aware binding (the string
+ * must live until the statement is stepped), copies of column text, and a whole order
+ * row from STORE_SQLITE_ORDER_COLS (members malloc'd; order_row_free). */
+const char *store_sqlite_mode_text(enum key_mode m);
+enum key_mode store_sqlite_mode_parse(const unsigned char *t);
+void store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *s);
+char *store_sqlite_col_dup(sqlite3_stmt *st, int i); /* malloc'd or NULL */
+void store_sqlite_col_copy(sqlite3_stmt *st, int i, char *dst, size_t size);
+int store_sqlite_order_from(sqlite3_stmt *st, struct order_row *r);
+
 sqlite3 *store_sqlite_db(struct store_conn *c);
 /* A statement for sql, prepared once per connection (keyed by the sql pointer: pass a
  * string literal or a static), reset and unbound. NULL on error (logged). */

@@ -165,49 +165,12 @@ notify(void)
         fn();
 }
 
-static const char *
-mode_text(enum key_mode m)
-{
-    return m == MODE_LIVE ? "live" : "test";
-}
-
-static enum key_mode
-mode_parse(const unsigned char *t)
-{
-    return t != NULL && strcmp((const char *)t, "live") == 0 ? MODE_LIVE : MODE_TEST;
-}
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
 static void
 bind_key(sqlite3_stmt *st, const char *org_id, enum key_mode mode, const char *id)
 {
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
-    bind_text(st, 3, id);
-}
-
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    return t != NULL ? strdup((const char *)t) : NULL;
-}
-
-static void
-col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+    store_sqlite_bind_text(st, 3, id);
 }
 
 static int
@@ -250,7 +213,7 @@ store_sqlite_webhook_fanout(struct store_conn *c, const struct event_row *e)
     if (st == NULL)
         return STORE_FAIL;
     bind_key(st, e->org_id, e->mode, e->id);
-    bind_text(st, 4, e->type);
+    store_sqlite_bind_text(st, 4, e->type);
     sqlite3_bind_int64(st, 5, e->created_ms);
     rc = run(c, st, "webhook fan-out");
     if (rc == STORE_OK && sqlite3_changes(store_sqlite_db(c)) > 0)
@@ -267,11 +230,11 @@ wh_event_insert(struct store_conn *c, const struct event_row *e)
     if (st == NULL)
         return STORE_FAIL;
     bind_key(st, e->org_id, e->mode, e->id);
-    bind_text(st, 4, e->type);
-    bind_text(st, 5, e->order_id);
+    store_sqlite_bind_text(st, 4, e->type);
+    store_sqlite_bind_text(st, 5, e->order_id);
     sqlite3_bind_int64(st, 6, e->created_ms);
-    bind_text(st, 7, e->request_id);
-    bind_text(st, 8, e->data);
+    store_sqlite_bind_text(st, 7, e->request_id);
+    store_sqlite_bind_text(st, 8, e->data);
     rc = run(c, st, "webhook event insert");
     return rc == STORE_OK ? store_sqlite_webhook_fanout(c, e) : rc;
 }
@@ -282,18 +245,18 @@ static int
 ep_from(sqlite3_stmt *st, struct wh_endpoint *e)
 {
     memset(e, 0, sizeof *e);
-    col_copy(st, 0, e->org_id, sizeof e->org_id);
-    e->mode = mode_parse(sqlite3_column_text(st, 1));
-    col_copy(st, 2, e->id, sizeof e->id);
-    e->url = col_dup(st, 3);
-    e->description = col_dup(st, 4);
-    col_copy(st, 5, e->events, sizeof e->events);
+    store_sqlite_col_copy(st, 0, e->org_id, sizeof e->org_id);
+    e->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+    store_sqlite_col_copy(st, 2, e->id, sizeof e->id);
+    e->url = store_sqlite_col_dup(st, 3);
+    e->description = store_sqlite_col_dup(st, 4);
+    store_sqlite_col_copy(st, 5, e->events, sizeof e->events);
     if (col_blob(st, 6, &e->secret_sealed, &e->secret_sealed_len) != 0)
         return -1;
     e->created_ms = sqlite3_column_int64(st, 7);
     e->updated_ms = sqlite3_column_int64(st, 8);
     e->disabled_ms = sqlite3_column_int64(st, 9);
-    col_copy(st, 10, e->disabled_reason, sizeof e->disabled_reason);
+    store_sqlite_col_copy(st, 10, e->disabled_reason, sizeof e->disabled_reason);
     e->consecutive_failures = sqlite3_column_int(st, 11);
     e->failing_since_ms = sqlite3_column_int64(st, 12);
     return e->url != NULL ? 0 : -1;
@@ -307,9 +270,9 @@ wh_endpoint_insert(struct store_conn *c, const struct wh_endpoint *e)
     if (st == NULL)
         return STORE_FAIL;
     bind_key(st, e->org_id, e->mode, e->id);
-    bind_text(st, 4, e->url);
-    bind_text(st, 5, e->description);
-    bind_text(st, 6, e->events);
+    store_sqlite_bind_text(st, 4, e->url);
+    store_sqlite_bind_text(st, 5, e->description);
+    store_sqlite_bind_text(st, 6, e->events);
     sqlite3_bind_blob(st, 7, e->secret_sealed, (int)e->secret_sealed_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, e->created_ms);
     sqlite3_bind_int64(st, 9, e->updated_ms);
@@ -349,8 +312,8 @@ wh_endpoint_list(struct store_conn *c, const char *org_id, enum key_mode mode,
 
     if (st == NULL)
         goto out;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         grown = realloc(arr, (count + 1) * sizeof *arr);
         if (grown == NULL)
@@ -383,8 +346,8 @@ wh_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mode, 
     *n = 0;
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, org_id);
-    bind_text(st, 2, mode_text(mode));
+    store_sqlite_bind_text(st, 1, org_id);
+    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *n = sqlite3_column_int(st, 0);
@@ -403,13 +366,13 @@ wh_endpoint_update(struct store_conn *c, const struct wh_endpoint *e, bool reena
     if (st == NULL)
         return STORE_FAIL;
     bind_key(st, e->org_id, e->mode, e->id);
-    bind_text(st, 4, e->url);
-    bind_text(st, 5, e->description);
-    bind_text(st, 6, e->events);
+    store_sqlite_bind_text(st, 4, e->url);
+    store_sqlite_bind_text(st, 5, e->description);
+    store_sqlite_bind_text(st, 6, e->events);
     sqlite3_bind_int64(st, 7, e->updated_ms);
     sqlite3_bind_int(st, 8, reenable);
     sqlite3_bind_int(st, 9, disable);
-    bind_text(st, 10, reason != NULL ? reason : "manual");
+    store_sqlite_bind_text(st, 10, reason != NULL ? reason : "manual");
     rc = run(c, st, "webhook endpoint update");
     if (rc == STORE_OK && sqlite3_changes(store_sqlite_db(c)) == 0)
         rc = STORE_NOT_FOUND;
@@ -468,12 +431,12 @@ job_load(struct store_conn *c, struct wh_job *j)
     if (st == NULL)
         return STORE_FAIL;
     bind_key(st, j->org_id, j->mode, j->endpoint_id);
-    bind_text(st, 4, j->event_id);
+    store_sqlite_bind_text(st, 4, j->event_id);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        j->url = col_dup(st, 0);
+        j->url = store_sqlite_col_dup(st, 0);
         j->event_created_ms = sqlite3_column_int64(st, 2);
-        j->data = col_dup(st, 3);
+        j->data = store_sqlite_col_dup(st, 3);
         if (j->url != NULL && j->data != NULL &&
             col_blob(st, 1, &j->secret_sealed, &j->secret_sealed_len) == 0)
             rc = STORE_OK;
@@ -499,7 +462,7 @@ wh_claim(struct store_conn *c, int64_t now, int64_t lease_until, const char *own
         goto out;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, lease_until);
-    bind_text(st, 3, owner);
+    store_sqlite_bind_text(st, 3, owner);
     sqlite3_bind_int(st, 4, limit);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         grown = realloc(arr, (count + 1) * sizeof *arr);
@@ -507,12 +470,12 @@ wh_claim(struct store_conn *c, int64_t now, int64_t lease_until, const char *own
             goto out;
         arr = grown;
         memset(&arr[count], 0, sizeof arr[count]);
-        col_copy(st, 0, arr[count].org_id, sizeof arr[count].org_id);
-        arr[count].mode = mode_parse(sqlite3_column_text(st, 1));
-        col_copy(st, 2, arr[count].id, sizeof arr[count].id);
-        col_copy(st, 3, arr[count].endpoint_id, sizeof arr[count].endpoint_id);
-        col_copy(st, 4, arr[count].event_id, sizeof arr[count].event_id);
-        col_copy(st, 5, arr[count].event_type, sizeof arr[count].event_type);
+        store_sqlite_col_copy(st, 0, arr[count].org_id, sizeof arr[count].org_id);
+        arr[count].mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+        store_sqlite_col_copy(st, 2, arr[count].id, sizeof arr[count].id);
+        store_sqlite_col_copy(st, 3, arr[count].endpoint_id, sizeof arr[count].endpoint_id);
+        store_sqlite_col_copy(st, 4, arr[count].event_id, sizeof arr[count].event_id);
+        store_sqlite_col_copy(st, 5, arr[count].event_type, sizeof arr[count].event_type);
         arr[count].attempts = sqlite3_column_int(st, 6);
         arr[count].created_ms = sqlite3_column_int64(st, 7);
         count++;
@@ -584,12 +547,15 @@ wh_record(struct store_conn *c, const struct wh_result *r, bool *recorded, int *
     if (r->response_status > 0)
         sqlite3_bind_int(st, 5, r->response_status);
     sqlite3_bind_int64(st, 6, r->latency_ms);
-    bind_text(st, 7, r->attempted_at);
-    bind_text(st, 8, r->owner);
-    bind_text(st, 9, r->ok ? "delivered" : r->next_attempt_ms > 0 ? "pending" : "failed");
+    store_sqlite_bind_text(st, 7, r->attempted_at);
+    store_sqlite_bind_text(st, 8, r->owner);
+    store_sqlite_bind_text(st, 9,
+                           r->ok                    ? "delivered"
+                           : r->next_attempt_ms > 0 ? "pending"
+                                                    : "failed");
     if (!r->ok && r->next_attempt_ms > 0)
         sqlite3_bind_int64(st, 10, r->next_attempt_ms);
-    bind_text(st, 11, r->ok ? NULL : r->error);
+    store_sqlite_bind_text(st, 11, r->ok ? NULL : r->error);
     if (r->ok)
         sqlite3_bind_int64(st, 12, r->now);
     rc = run(c, st, "webhook record");
@@ -621,7 +587,7 @@ wh_release(struct store_conn *c, const char *owner)
 
     if (st == NULL)
         return STORE_FAIL;
-    bind_text(st, 1, owner);
+    store_sqlite_bind_text(st, 1, owner);
     return run(c, st, "webhook release");
 }
 
@@ -631,13 +597,13 @@ static int
 dl_from(sqlite3_stmt *st, struct wh_delivery *d)
 {
     memset(d, 0, sizeof *d);
-    col_copy(st, 0, d->org_id, sizeof d->org_id);
-    d->mode = mode_parse(sqlite3_column_text(st, 1));
-    col_copy(st, 2, d->id, sizeof d->id);
-    col_copy(st, 3, d->endpoint_id, sizeof d->endpoint_id);
-    col_copy(st, 4, d->event_id, sizeof d->event_id);
-    col_copy(st, 5, d->event_type, sizeof d->event_type);
-    col_copy(st, 6, d->status, sizeof d->status);
+    store_sqlite_col_copy(st, 0, d->org_id, sizeof d->org_id);
+    d->mode = store_sqlite_mode_parse(sqlite3_column_text(st, 1));
+    store_sqlite_col_copy(st, 2, d->id, sizeof d->id);
+    store_sqlite_col_copy(st, 3, d->endpoint_id, sizeof d->endpoint_id);
+    store_sqlite_col_copy(st, 4, d->event_id, sizeof d->event_id);
+    store_sqlite_col_copy(st, 5, d->event_type, sizeof d->event_type);
+    store_sqlite_col_copy(st, 6, d->status, sizeof d->status);
     d->attempts = sqlite3_column_int(st, 7);
     d->next_attempt_ms = sqlite3_column_int64(st, 8);
     d->created_ms = sqlite3_column_int64(st, 9);
@@ -647,8 +613,8 @@ dl_from(sqlite3_stmt *st, struct wh_delivery *d)
     d->last_status = sqlite3_column_int(st, 13);
     d->last_latency_ms =
         sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 14);
-    d->last_error = col_dup(st, 15);
-    d->log = col_dup(st, 16);
+    d->last_error = store_sqlite_col_dup(st, 15);
+    d->log = store_sqlite_col_dup(st, 16);
     return d->log != NULL ? 0 : -1;
 }
 
@@ -668,8 +634,8 @@ wh_delivery_list(struct store_conn *c, const char *org_id, enum key_mode mode,
     if (st == NULL || arr == NULL)
         goto out;
     bind_key(st, org_id, mode, endpoint_id);
-    bind_text(st, 4, starting_after);
-    bind_text(st, 5, ending_before);
+    store_sqlite_bind_text(st, 4, starting_after);
+    store_sqlite_bind_text(st, 5, ending_before);
     sqlite3_bind_int(st, 6, limit + 1);
     while (count <= (size_t)limit && (r = sqlite3_step(st)) == SQLITE_ROW)
         if (dl_from(st, &arr[count++]) != 0)
@@ -712,7 +678,7 @@ wh_delivery_get(struct store_conn *c, const char *org_id, enum key_mode mode,
     if (st == NULL)
         return STORE_FAIL;
     bind_key(st, org_id, mode, endpoint_id);
-    bind_text(st, 4, id);
+    store_sqlite_bind_text(st, 4, id);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         rc = dl_from(st, out) == 0 ? STORE_OK : STORE_FAIL;
@@ -732,8 +698,8 @@ wh_redeliver(struct store_conn *c, const char *org_id, enum key_mode mode, const
     if (st == NULL)
         return STORE_FAIL;
     bind_key(st, org_id, mode, endpoint_id);
-    bind_text(st, 4, id);
-    bind_text(st, 5, new_id);
+    store_sqlite_bind_text(st, 4, id);
+    store_sqlite_bind_text(st, 5, new_id);
     sqlite3_bind_int64(st, 6, now);
     rc = run(c, st, "webhook redeliver");
     if (rc == STORE_OK && sqlite3_changes(store_sqlite_db(c)) == 0)
