@@ -230,6 +230,23 @@ parse_duration(const char *s)
     return (int64_t)v * unit;
 }
 
+/* Opens the store and finds the org named by the first argument. NULL, with a message
+ * printed, when either fails. */
+static struct store *
+open_org(struct opts *o, struct app *app, struct org_rec *org)
+{
+    struct store *s = open_all(o, app);
+
+    memset(org, 0, sizeof *org);
+    if (s != NULL && s->ops->org_get(s, o->args[0], org) != STORE_OK) {
+        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
+        org_rec_free(org);
+        store_close(s);
+        s = NULL;
+    }
+    return s;
+}
+
 static int
 cmd_migrate(struct opts *o)
 {
@@ -381,13 +398,8 @@ cmd_org_set(struct opts *o)
             fprintf(stderr, "orderd: '%s' is not KEY=VALUE\n", o->args[i]);
             return 2;
         }
-    if ((s = open_all(o, &app)) == NULL)
+    if ((s = open_org(o, &app, &org)) == NULL)
         return 1;
-    if (s->ops->org_get(s, o->args[0], &org) != STORE_OK) {
-        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
-        store_close(s);
-        return 1;
-    }
     changes = jsonx_object();
     for (int i = 1; i < o->n_args; i++) {
         char key[128], before[LIMIT_SETTING_LEN], after[LIMIT_SETTING_LEN];
@@ -439,14 +451,10 @@ cmd_org_show(struct opts *o)
         fprintf(stderr, "orderd: org show needs ORG_ID\n");
         return 2;
     }
-    if ((s = open_all(o, &app)) == NULL)
+    if ((s = open_org(o, &app, &org)) == NULL)
         return 1;
-    if (s->ops->org_get(s, o->args[0], &org) == STORE_OK) {
-        print_org(s, &org);
-        rc = 0;
-    } else {
-        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
-    }
+    print_org(s, &org);
+    rc = 0;
     org_rec_free(&org);
     store_close(s);
     return rc;
@@ -477,12 +485,8 @@ cmd_key_roll(struct opts *o)
     }
     mode = strcmp(o->mode, "live") == 0 ? MODE_LIVE : MODE_TEST;
     kind = strcmp(o->kind, "secret") == 0 ? KEY_SECRET : KEY_PUBLISHABLE;
-    if ((s = open_all(o, &app)) == NULL)
+    if ((s = open_org(o, &app, &org)) == NULL)
         return 1;
-    if (s->ops->org_get(s, o->args[0], &org) != STORE_OK) {
-        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
-        goto out;
-    }
     auth_key_new(&app, org.id, mode, kind, &key, plain);
     w.kind = SW_KEY_ROLL;
     w.keys = &key;
@@ -529,18 +533,14 @@ cmd_key_revoke(struct opts *o)
     struct audit_row audit = {0};
     struct jsonx *detail;
     enum store_rc src;
-    int rc = 1;
+    int rc;
 
     if (o->n_args != 2) {
         fprintf(stderr, "orderd: key revoke ORG_ID KEY_ID (orderd org show lists key ids)\n");
         return 2;
     }
-    if ((s = open_all(o, &app)) == NULL)
+    if ((s = open_org(o, &app, &org)) == NULL)
         return 1;
-    if (s->ops->org_get(s, o->args[0], &org) != STORE_OK) {
-        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
-        goto out;
-    }
     w.kind = SW_KEY_REVOKE;
     snprintf(w.org_id, sizeof w.org_id, "%s", org.id);
     w.key_id = o->args[1];
@@ -556,7 +556,6 @@ cmd_key_revoke(struct opts *o)
     else
         printf("{\"revoked\":\"%s\"}\n", o->args[1]);
     rc = src == STORE_OK ? 0 : 1;
-out:
     free(audit.detail);
     org_rec_free(&org);
     store_close(s);
@@ -580,12 +579,8 @@ cmd_audit(struct opts *o)
         fprintf(stderr, "orderd: audit ORG_ID [--limit 1..10000]\n");
         return 2;
     }
-    if ((s = open_all(o, &app)) == NULL)
+    if ((s = open_org(o, &app, &org)) == NULL)
         return 1;
-    if (s->ops->org_get(s, o->args[0], &org) != STORE_OK) {
-        fprintf(stderr, "orderd: no org %s\n", o->args[0]);
-        goto out;
-    }
     if (s->ops->audit_list(s, org.id, (int)limit, &rows, &n) != STORE_OK) {
         fprintf(stderr, "orderd: could not read the audit log\n");
         goto out;
