@@ -13,6 +13,7 @@
  */
 #include "api/api.h"
 
+#include "core/metrics.h"
 #include "core/app.h"
 #include "core/auth.h"
 #include "core/buf.h"
@@ -2892,6 +2893,7 @@ settle_due(struct app *app)
     struct due d;
     int64_t next = clock_now_ms() + K_JOB_MAX_SLEEP;
     bool failed = false;
+    int settled = 0;
 
     for (int round = 0; round < 64; round++) {
         memset(&d, 0, sizeof d);
@@ -2912,6 +2914,8 @@ settle_due(struct app *app)
             if (store_write_wait(st, &w) != STORE_OK) {
                 log_error("kohort: settling group %s failed (rc %d)", s.g.id, (int)w.rc);
                 failed = true;
+            } else {
+                settled++;
             }
         }
         kohort_groups_free(d.rows, d.n);
@@ -2923,6 +2927,8 @@ settle_due(struct app *app)
             break;
         }
     }
+    if (settled > 0)
+        metrics_settlement(settled);
     return next;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "api/api.h"
 
+#include "core/metrics.h"
 #include "core/app.h"
 #include "core/auth.h"
 #include "core/buf.h"
@@ -1082,6 +1083,22 @@ h_openapi(struct req *req)
 }
 
 static enum req_result
+h_metrics(struct req *req)
+{
+    struct buf b = {0};
+    size_t len = 0;
+    char *body;
+
+    metrics_render(&b);
+    body = buf_take(&b, &len);
+    if (body == NULL)
+        return store_error(req, STORE_FAIL), REQ_DONE;
+    resp_json(&req->resp, 200, body, len);
+    req->resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return REQ_DONE;
+}
+
+static enum req_result
 h_healthz(struct req *req)
 {
     char *body = strdup("{\"status\":\"ok\"}");
@@ -1147,6 +1164,7 @@ v1_preflight(struct req *req)
 static const struct api_route v1_routes[] = {
     {"GET", "/healthz", h_healthz},
     {"GET", "/readyz", h_readyz},
+    {"GET", "/metrics", h_metrics},
     {"GET", "/v1/openapi.json", h_openapi},
     {"POST", "/v1/orders", h_create},
     {"GET", "/v1/orders", h_list},

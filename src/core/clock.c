@@ -42,6 +42,15 @@ days_in_month(int y, int m)
     return m == 2 && leap ? 29 : dm[m - 1];
 }
 
+int64_t
+clock_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void
 clock_format_ms(int64_t ms, char *out)
 {

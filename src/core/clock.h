@@ -13,6 +13,8 @@
 #define CLOCK_RFC3339_LEN 25 /* "2026-11-23T14:00:00.123Z" + NUL */
 
 int64_t clock_now_ms(void);
+/* Monotonic microseconds, for durations. */
+int64_t clock_mono_us(void);
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (at least CLOCK_RFC3339_LEN bytes). */
 void clock_format_ms(int64_t ms, char *out);
 /* Parses RFC 3339 ("2026-11-23T14:00:00Z", fraction and offsets allowed) or a decimal

@@ -18,6 +18,7 @@
 #include "core/jsonx.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/req.h"
 
 #include <arpa/inet.h>
@@ -52,7 +53,8 @@ struct hctx {
     struct buf body;
     bool too_large;
     atomic_int state;
-    int linger_fd; /* dup of the socket of a request refused before its body, or -1 */
+    int linger_fd;    /* dup of the socket of a request refused before its body, or -1 */
+    int64_t start_us; /* monotonic, for the latency histogram */
 };
 
 static atomic_int lingering;
@@ -281,6 +283,8 @@ send_resp(struct hctx *c)
     ret = MHD_queue_response(c->conn, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     access_log(c);
+    metrics_http(c->req.dialect != NULL ? c->req.dialect->name : NULL, c->req.route, c->req.method,
+                 r->status, clock_mono_us() - c->start_us);
     return ret;
 }
 
@@ -307,6 +311,7 @@ ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, c
     c->req.method = method;
     c->req.path = url;
     c->req.start_ms = clock_now_ms();
+    c->start_us = clock_mono_us();
     c->req.app = srv->app;
     c->req.listener_dialect = srv->dialect;
     c->req.header = get_header;

@@ -12,6 +12,7 @@
  */
 #include "webhook/webhook.h"
 
+#include "core/metrics.h"
 #include "core/app.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -493,6 +494,7 @@ deliver(CURL *curl, const struct wh_job *j, const char *owner)
     rec.r.latency_ms = mono_ms() - t0;
     if (cr == CURLE_ABORTED_BY_CALLBACK && atomic_load(&stop_flag)) {
         sent = false; /* left to the lease release at stop: made again later */
+        metrics_webhook("abandoned");
         goto out;
     }
     if (cr == CURLE_OK) {
@@ -511,6 +513,7 @@ record:
     memcpy(rec.r.endpoint_id, j->endpoint_id, sizeof rec.r.endpoint_id);
     rec.r.owner = owner;
     rec.r.ok = err[0] == '\0';
+    metrics_webhook(rec.r.ok ? "delivered" : "failed");
     rec.r.now = now;
     rec.r.response_status = (int)code;
     rec.r.error = rec.r.ok ? NULL : err;

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/store_sqlite_int.h"
 #include "store/store.h"
@@ -1316,6 +1317,8 @@ touch_due(struct sqlite_store *s, int64_t now, bool force)
 static void
 run_batch(struct sqlite_store *s, struct store_write *batch)
 {
+    bool committed;
+    int n = 0;
     struct store_conn *c = &s->writer;
     struct store_write *w;
     enum store_rc rc;
@@ -1348,12 +1351,18 @@ run_batch(struct sqlite_store *s, struct store_write *batch)
         exec_step(c, st, "idem expire all");
         s->last_expire_ms = now;
     }
-    if (rc == STORE_OK && exec_sql(c, "COMMIT") != STORE_OK) {
+    committed = rc == STORE_OK && exec_sql(c, "COMMIT") == STORE_OK;
+    if (rc == STORE_OK && !committed) {
         /* nothing of this batch is durable: nobody gets a 2xx */
         exec_sql(c, "ROLLBACK");
         for (w = batch; w != NULL; w = w->next)
             if (w->rc == STORE_OK || w->rc == STORE_CONFLICT)
                 w->rc = STORE_UNAVAILABLE;
+    }
+    if (batch != NULL) {
+        for (w = batch; w != NULL; w = w->next)
+            n++;
+        metrics_commit(n, committed);
     }
     for (int i = 0; i < ST_COUNT; i++)
         if (c->st[i] != NULL)
@@ -1396,6 +1405,7 @@ committer_main(void *arg)
             s->q_tail = NULL;
         last->next = NULL;
         pthread_mutex_unlock(&s->q_lock);
+        metrics_queue_add(-n);
 
         run_batch(s, batch);
         for (w = batch; w != NULL; w = next) {
@@ -1420,6 +1430,7 @@ s_submit(struct store *base, struct store_write *w)
     else
         s->q_head = w;
     s->q_tail = w;
+    metrics_queue_add(1);
     pthread_cond_signal(&s->q_cond);
     pthread_mutex_unlock(&s->q_lock);
 }
