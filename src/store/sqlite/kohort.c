@@ -227,6 +227,57 @@ customer_from(sqlite3_stmt *st, struct kohort_customer *cu)
     return cu->email != NULL && cu->metadata != NULL ? 0 : -1;
 }
 
+/* Adapters for store_sqlite_collect. */
+static int
+group_from_void(sqlite3_stmt *st, void *row)
+{
+    return group_from(st, row);
+}
+
+static int
+customer_from_void(sqlite3_stmt *st, void *row)
+{
+    return customer_from(st, row);
+}
+
+static int
+order_from_void(sqlite3_stmt *st, void *row)
+{
+    return store_sqlite_order_from(st, row);
+}
+
+static int
+id_from_void(sqlite3_stmt *st, void *row)
+{
+    store_sqlite_col_copy(st, 0, row, IDS_UUID_LEN);
+    return 0;
+}
+
+static void
+groups_free_void(void *rows, size_t n)
+{
+    kohort_groups_free(rows, n);
+}
+
+static void
+customers_free_void(void *rows, size_t n)
+{
+    kohort_customers_free(rows, n);
+}
+
+static void
+orders_free_void(void *rows, size_t n)
+{
+    order_rows_free(rows, n);
+}
+
+static void
+ids_free_void(void *rows, size_t n)
+{
+    (void)n;
+    free(rows);
+}
+
 /* ---- groups ---- */
 
 enum store_rc
@@ -455,10 +506,8 @@ kohort_group_list(struct store_conn *c, const struct kohort_list_query *q,
         {"creator_email", "creator_email"}, {NULL, NULL},
     };
     sqlite3_stmt *page = NULL, *cnt = NULL;
-    struct kohort_group *arr = NULL, *grown;
-    size_t k = 0;
+    void *out = NULL;
     enum store_rc rc;
-    int r = SQLITE_DONE;
 
     *rows = NULL;
     *n = 0;
@@ -469,27 +518,13 @@ kohort_group_list(struct store_conn *c, const struct kohort_list_query *q,
     if (rc != STORE_OK)
         return rc;
     rc = count_run(c, cnt, count);
-    while (rc == STORE_OK && (r = sqlite3_step(page)) == SQLITE_ROW) {
-        grown = realloc(arr, (k + 1) * sizeof *arr);
-        if (grown == NULL) {
-            rc = STORE_FAIL;
-            break;
-        }
-        arr = grown;
-        if (group_from(page, &arr[k++]) != 0)
-            rc = STORE_FAIL;
-    }
-    if (rc == STORE_OK && r != SQLITE_DONE)
-        rc = store_sqlite_rc(c, r, "kohort group list");
+    if (rc == STORE_OK)
+        rc = store_sqlite_collect(c, page, sizeof **rows, group_from_void, groups_free_void, &out,
+                                  n, "kohort group list");
     sqlite3_finalize(page);
     sqlite3_finalize(cnt);
-    if (rc != STORE_OK) {
-        kohort_groups_free(arr, k);
-        return rc;
-    }
-    *rows = arr;
-    *n = k;
-    return STORE_OK;
+    *rows = out;
+    return rc;
 }
 
 enum store_rc
@@ -497,10 +532,8 @@ kohort_groups_due(struct store_conn *c, int64_t now_ms, int limit, struct kohort
                   size_t *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_groups_due);
-    struct kohort_group *arr = NULL, *grown;
-    size_t k = 0;
+    void *out = NULL;
     enum store_rc rc = STORE_OK;
-    int r = SQLITE_DONE;
 
     *rows = NULL;
     *n = 0;
@@ -508,28 +541,11 @@ kohort_groups_due(struct store_conn *c, int64_t now_ms, int limit, struct kohort
         return STORE_FAIL;
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int(st, 2, limit);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        grown = realloc(arr, (k + 1) * sizeof *arr);
-        if (grown == NULL) {
-            rc = STORE_FAIL;
-            break;
-        }
-        arr = grown;
-        if (group_from(st, &arr[k++]) != 0) {
-            rc = STORE_FAIL;
-            break;
-        }
-    }
-    if (rc == STORE_OK && r != SQLITE_DONE)
-        rc = store_sqlite_rc(c, r, "kohort groups due");
+    rc = store_sqlite_collect(c, st, sizeof **rows, group_from_void, groups_free_void, &out, n,
+                              "kohort groups due");
     sqlite3_reset(st);
-    if (rc != STORE_OK) {
-        kohort_groups_free(arr, k);
-        return rc;
-    }
-    *rows = arr;
-    *n = k;
-    return STORE_OK;
+    *rows = out;
+    return rc;
 }
 
 enum store_rc
@@ -669,10 +685,8 @@ kohort_customer_list(struct store_conn *c, const struct kohort_list_query *q,
         {"is_blocked", "blocked"},    {NULL, NULL},
     };
     sqlite3_stmt *page = NULL, *cnt = NULL;
-    struct kohort_customer *arr = NULL, *grown;
-    size_t k = 0;
+    void *out = NULL;
     enum store_rc rc;
-    int r = SQLITE_DONE;
 
     *rows = NULL;
     *n = 0;
@@ -683,27 +697,13 @@ kohort_customer_list(struct store_conn *c, const struct kohort_list_query *q,
     if (rc != STORE_OK)
         return rc;
     rc = count_run(c, cnt, count);
-    while (rc == STORE_OK && (r = sqlite3_step(page)) == SQLITE_ROW) {
-        grown = realloc(arr, (k + 1) * sizeof *arr);
-        if (grown == NULL) {
-            rc = STORE_FAIL;
-            break;
-        }
-        arr = grown;
-        if (customer_from(page, &arr[k++]) != 0)
-            rc = STORE_FAIL;
-    }
-    if (rc == STORE_OK && r != SQLITE_DONE)
-        rc = store_sqlite_rc(c, r, "kohort customer list");
+    if (rc == STORE_OK)
+        rc = store_sqlite_collect(c, page, sizeof **rows, customer_from_void, customers_free_void,
+                                  &out, n, "kohort customer list");
     sqlite3_finalize(page);
     sqlite3_finalize(cnt);
-    if (rc != STORE_OK) {
-        kohort_customers_free(arr, k);
-        return rc;
-    }
-    *rows = arr;
-    *n = k;
-    return STORE_OK;
+    *rows = out;
+    return rc;
 }
 
 void
@@ -800,10 +800,8 @@ kohort_group_order_ids(struct store_conn *c, const char *org_id, enum key_mode m
                        const char *group_id, char (**ids)[IDS_UUID_LEN], size_t *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_group_orders);
-    char(*arr)[IDS_UUID_LEN] = NULL, (*grown)[IDS_UUID_LEN];
-    size_t k = 0;
+    void *out = NULL;
     enum store_rc rc = STORE_OK;
-    int r;
 
     *ids = NULL;
     *n = 0;
@@ -812,25 +810,11 @@ kohort_group_order_ids(struct store_conn *c, const char *org_id, enum key_mode m
     store_sqlite_bind_text(st, 1, org_id);
     store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
     store_sqlite_bind_text(st, 3, group_id);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        grown = realloc(arr, (k + 1) * sizeof *arr);
-        if (grown == NULL) {
-            rc = STORE_FAIL;
-            break;
-        }
-        arr = grown;
-        store_sqlite_col_copy(st, 0, arr[k++], IDS_UUID_LEN);
-    }
-    if (rc == STORE_OK && r != SQLITE_DONE)
-        rc = store_sqlite_rc(c, r, "kohort group orders");
+    rc = store_sqlite_collect(c, st, sizeof **ids, id_from_void, ids_free_void, &out, n,
+                              "kohort group orders");
     sqlite3_reset(st);
-    if (rc != STORE_OK) {
-        free(arr);
-        return rc;
-    }
-    *ids = arr;
-    *n = k;
-    return STORE_OK;
+    *ids = out;
+    return rc;
 }
 
 enum store_rc
@@ -850,10 +834,8 @@ kohort_order_list(struct store_conn *c, const struct kohort_list_query *q, const
         {NULL, NULL},
     };
     sqlite3_stmt *page = NULL, *cnt = NULL;
-    struct order_row *arr = NULL, *grown;
-    size_t k = 0;
+    void *out = NULL;
     enum store_rc rc;
-    int r = SQLITE_DONE;
 
     *rows = NULL;
     *n = 0;
@@ -868,27 +850,13 @@ kohort_order_list(struct store_conn *c, const struct kohort_list_query *q, const
     if (rc != STORE_OK)
         return rc;
     rc = count_run(c, cnt, count);
-    while (rc == STORE_OK && (r = sqlite3_step(page)) == SQLITE_ROW) {
-        grown = realloc(arr, (k + 1) * sizeof *arr);
-        if (grown == NULL) {
-            rc = STORE_FAIL;
-            break;
-        }
-        arr = grown;
-        if (store_sqlite_order_from(page, &arr[k++]) != 0)
-            rc = STORE_FAIL;
-    }
-    if (rc == STORE_OK && r != SQLITE_DONE)
-        rc = store_sqlite_rc(c, r, "kohort order list");
+    if (rc == STORE_OK)
+        rc = store_sqlite_collect(c, page, sizeof **rows, order_from_void, orders_free_void, &out,
+                                  n, "kohort order list");
     sqlite3_finalize(page);
     sqlite3_finalize(cnt);
-    if (rc != STORE_OK) {
-        order_rows_free(arr, k);
-        return rc;
-    }
-    *rows = arr;
-    *n = k;
-    return STORE_OK;
+    *rows = out;
+    return rc;
 }
 
 enum store_rc

@@ -488,6 +488,22 @@ out:
     return rc;
 }
 
+static int
+key_from_void(sqlite3_stmt *st, void *row)
+{
+    return key_from_stmt(st, row);
+}
+
+static void
+keys_free_void(void *rows, size_t n)
+{
+    struct key_rec *keys = rows;
+
+    for (size_t i = 0; i < n; i++)
+        key_rec_free(&keys[i]);
+    free(keys);
+}
+
 static enum store_rc
 s_org_keys(struct store *base, const char *org_id, struct key_rec **keys, size_t *n)
 {
@@ -495,33 +511,16 @@ s_org_keys(struct store *base, const char *org_id, struct key_rec **keys, size_t
     struct store_conn *c = reader_get(s);
     sqlite3_stmt *st = stmt(c, ST_ORG_KEYS);
     enum store_rc rc = STORE_FAIL;
-    struct key_rec *arr = NULL, *grown;
-    size_t count = 0;
-    int r;
+    void *out = NULL;
 
-    if (st == NULL)
-        goto out;
-    store_sqlite_bind_text(st, 1, org_id);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        grown = realloc(arr, (count + 1) * sizeof *arr);
-        if (grown == NULL)
-            goto out;
-        arr = grown;
-        if (key_from_stmt(st, &arr[count++]) != 0)
-            goto out;
+    *n = 0;
+    if (st != NULL) {
+        store_sqlite_bind_text(st, 1, org_id);
+        rc = store_sqlite_collect(c, st, sizeof **keys, key_from_void, keys_free_void, &out, n,
+                                  "org keys");
     }
-    rc = r == SQLITE_DONE ? STORE_OK : map_rc(c->db, r, "org keys");
-out:
     reader_put(s, c);
-    if (rc != STORE_OK) {
-        for (size_t i = 0; i < count; i++)
-            key_rec_free(&arr[i]);
-        free(arr);
-        arr = NULL;
-        count = 0;
-    }
-    *keys = arr;
-    *n = count;
+    *keys = out;
     return rc;
 }
 
@@ -627,46 +626,44 @@ s_key_touch(struct store *base, const uint8_t hash[CRYPTO_HASH_LEN])
     pthread_mutex_unlock(&s->touch_lock);
 }
 
+static int
+audit_from(sqlite3_stmt *st, void *row)
+{
+    struct audit_row *a = row;
+
+    store_sqlite_col_copy(st, 0, a->org_id, sizeof a->org_id);
+    store_sqlite_col_copy(st, 1, a->id, sizeof a->id);
+    a->created_ms = sqlite3_column_int64(st, 2);
+    store_sqlite_col_copy(st, 3, a->actor, sizeof a->actor);
+    store_sqlite_col_copy(st, 4, a->action, sizeof a->action);
+    a->detail = store_sqlite_col_dup(st, 5);
+    return a->detail != NULL ? 0 : -1;
+}
+
+static void
+audit_free_void(void *rows, size_t n)
+{
+    audit_rows_free(rows, n);
+}
+
 static enum store_rc
 s_audit_list(struct store *base, const char *org_id, int limit, struct audit_row **rows, size_t *n)
 {
     struct sqlite_store *s = S(base);
     struct store_conn *c = reader_get(s);
     sqlite3_stmt *st = stmt(c, ST_AUDIT_LIST);
-    struct audit_row *arr = NULL, *grown;
     enum store_rc rc = STORE_FAIL;
-    size_t count = 0;
-    int r = SQLITE_DONE;
+    void *out = NULL;
 
-    if (st == NULL)
-        goto out;
-    store_sqlite_bind_text(st, 1, org_id);
-    sqlite3_bind_int(st, 2, limit);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        grown = realloc(arr, (count + 1) * sizeof *arr);
-        if (grown == NULL)
-            goto out;
-        arr = grown;
-        memset(&arr[count], 0, sizeof arr[count]);
-        store_sqlite_col_copy(st, 0, arr[count].org_id, sizeof arr[count].org_id);
-        store_sqlite_col_copy(st, 1, arr[count].id, sizeof arr[count].id);
-        arr[count].created_ms = sqlite3_column_int64(st, 2);
-        store_sqlite_col_copy(st, 3, arr[count].actor, sizeof arr[count].actor);
-        store_sqlite_col_copy(st, 4, arr[count].action, sizeof arr[count].action);
-        arr[count].detail = store_sqlite_col_dup(st, 5);
-        if (arr[count++].detail == NULL)
-            goto out;
+    *n = 0;
+    if (st != NULL) {
+        store_sqlite_bind_text(st, 1, org_id);
+        sqlite3_bind_int(st, 2, limit);
+        rc = store_sqlite_collect(c, st, sizeof **rows, audit_from, audit_free_void, &out, n,
+                                  "audit list");
     }
-    rc = r == SQLITE_DONE ? STORE_OK : map_rc(c->db, r, "audit list");
-out:
     reader_put(s, c);
-    if (rc != STORE_OK) {
-        audit_rows_free(arr, count);
-        arr = NULL;
-        count = 0;
-    }
-    *rows = arr;
-    *n = count;
+    *rows = out;
     return rc;
 }
 
@@ -698,6 +695,42 @@ s_order_get(struct store *base, const char *org_id, enum key_mode mode, const ch
     enum store_rc rc = order_get_on(c, org_id, mode, ref, out);
 
     reader_put(s, c);
+    return rc;
+}
+
+enum store_rc
+store_sqlite_collect(struct store_conn *c, sqlite3_stmt *st, size_t row_size,
+                     int (*from)(sqlite3_stmt *st, void *row),
+                     void (*free_rows)(void *rows, size_t n), void **rows, size_t *n,
+                     const char *what)
+{
+    char *arr = NULL, *grown;
+    size_t k = 0;
+    enum store_rc rc = STORE_OK;
+    int r;
+
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        grown = realloc(arr, (k + 1) * row_size);
+        if (grown == NULL) {
+            rc = STORE_FAIL;
+            break;
+        }
+        arr = grown;
+        memset(arr + k * row_size, 0, row_size);
+        if (from(st, arr + k++ * row_size) != 0) {
+            rc = STORE_FAIL;
+            break;
+        }
+    }
+    if (rc == STORE_OK && r != SQLITE_DONE)
+        rc = map_rc(c->db, r, what);
+    if (rc != STORE_OK) {
+        free_rows(arr, k);
+        arr = NULL;
+        k = 0;
+    }
+    *rows = arr;
+    *n = k;
     return rc;
 }
 

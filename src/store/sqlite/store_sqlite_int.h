@@ -44,6 +44,13 @@ void store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *s);
 char *store_sqlite_col_dup(sqlite3_stmt *st, int i); /* malloc'd or NULL */
 void store_sqlite_col_copy(sqlite3_stmt *st, int i, char *dst, size_t size);
 int store_sqlite_order_from(sqlite3_stmt *st, struct order_row *r);
+/* Steps st to its end, reading each row with from() into a new array of row_size
+ * elements (zeroed before from() fills them). On failure free_rows() gets what was
+ * read and *rows is NULL. *rows is malloc'd (NULL when no row); the caller frees it. */
+enum store_rc store_sqlite_collect(struct store_conn *c, sqlite3_stmt *st, size_t row_size,
+                                   int (*from)(sqlite3_stmt *st, void *row),
+                                   void (*free_rows)(void *rows, size_t n), void **rows, size_t *n,
+                                   const char *what);
 
 sqlite3 *store_sqlite_db(struct store_conn *c);
 /* A statement for sql, prepared once per connection (keyed by the sql pointer: pass a

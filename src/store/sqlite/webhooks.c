@@ -300,39 +300,35 @@ wh_endpoint_get(struct store_conn *c, const char *org_id, enum key_mode mode, co
     return rc;
 }
 
+static int
+ep_from_void(sqlite3_stmt *st, void *row)
+{
+    return ep_from(st, row);
+}
+
+static void
+eps_free_void(void *rows, size_t n)
+{
+    wh_endpoints_free(rows, n);
+}
+
 enum store_rc
 wh_endpoint_list(struct store_conn *c, const char *org_id, enum key_mode mode,
                  struct wh_endpoint **rows, size_t *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_ep_list);
-    struct wh_endpoint *arr = NULL, *grown;
-    size_t count = 0;
     enum store_rc rc = STORE_FAIL;
-    int r = SQLITE_DONE;
+    void *out = NULL;
 
-    if (st == NULL)
-        goto out;
-    store_sqlite_bind_text(st, 1, org_id);
-    store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        grown = realloc(arr, (count + 1) * sizeof *arr);
-        if (grown == NULL)
-            goto out;
-        arr = grown;
-        if (ep_from(st, &arr[count++]) != 0)
-            goto out;
-    }
-    rc = r == SQLITE_DONE ? STORE_OK : store_sqlite_rc(c, r, "webhook endpoint list");
-out:
-    if (st != NULL)
+    *n = 0;
+    if (st != NULL) {
+        store_sqlite_bind_text(st, 1, org_id);
+        store_sqlite_bind_text(st, 2, store_sqlite_mode_text(mode));
+        rc = store_sqlite_collect(c, st, sizeof **rows, ep_from_void, eps_free_void, &out, n,
+                                  "webhook endpoint list");
         sqlite3_reset(st);
-    if (rc != STORE_OK) {
-        wh_endpoints_free(arr, count);
-        arr = NULL;
-        count = 0;
     }
-    *rows = arr;
-    *n = count;
+    *rows = out;
     return rc;
 }
 
