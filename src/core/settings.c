@@ -100,7 +100,7 @@ settings_apply(const char *cur, const char *key, const char *value, char **out, 
         goto out;
     }
     doc = jsonx_parse(cur, strlen(cur), 8, &jerr);
-    if (doc == NULL) {
+    if (doc == NULL || jsonx_type(doc) != JX_OBJECT) {
         snprintf(err, errlen, "stored settings are corrupt");
         goto out;
     }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for core/settings.h (orderd org set): values that are not UTF-8 are
- * refused instead of leaving the stored value silently unchanged (found by
- * fuzz/fuzz_settings), and an accepted value is stored normalised. */
+ * refused instead of leaving the stored value silently unchanged, as is a stored
+ * settings text that is not a JSON object (both found by fuzz/fuzz_settings), and an
+ * accepted value is stored normalised. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,28 @@ test_utf8_accepted(void **state)
     free(out);
 }
 
+/* Stored settings that are JSON but not an object are as corrupt as unparseable ones:
+ * before, setting a key on them was a silent no-op reported as success (found by
+ * fuzz/fuzz_settings with the stored text "0"). */
+static void
+test_stored_not_object(void **state)
+{
+    static const char *const stored[] = {"0", "[]", "\"x\"", "null", "{", NULL};
+    char *out = NULL, err[256];
+
+    (void)state;
+    for (int i = 0; stored[i] != NULL; i++) {
+        err[0] = '\0';
+        assert_int_equal(
+            settings_apply(stored[i], "cherry.charity", "Croix-Rouge", &out, err, sizeof err), -1);
+        assert_null(out);
+        assert_non_null(strstr(err, "corrupt"));
+        assert_int_equal(settings_apply(stored[i], "cherry.plugin.en", "", &out, err, sizeof err),
+                         -1);
+        assert_null(out);
+    }
+}
+
 /* An accepted value is stored normalised, and the normalised value is accepted as is. */
 static void
 test_normalised(void **state)
@@ -85,6 +108,7 @@ main(void)
         cmocka_unit_test(test_not_utf8_refused),
         cmocka_unit_test(test_not_utf8_keeps_nothing_silently),
         cmocka_unit_test(test_utf8_accepted),
+        cmocka_unit_test(test_stored_not_object),
         cmocka_unit_test(test_normalised),
     };
 
