@@ -19,7 +19,8 @@
  * Placeholders in paths, queries, headers and bodies name the seeded data of the
  * request's org ({pk}, {sk}, {org}, {uuid}, {v1}, {cherry}, {dd}, {tk}, {tk_cart},
  * {ko}, {pg}, {share}, {cus}, {wh}; see fz_expand), so that a fuzzer can reach past
- * "not found". Every answer must have a status and, when JSON, parse as JSON.
+ * "not found". Every answer must have a status other than 500 (nothing here fails, so
+ * an internal error is a bug) and, when JSON, parse as JSON.
  */
 #ifndef ORDERD_FUZZ_HARNESS_H
 #define ORDERD_FUZZ_HARNESS_H
