@@ -475,8 +475,44 @@ add_auth(struct fz_ctx *c, const struct fz_request *r)
     }
 }
 
+static bool
+is_type(const struct jsonx *v, enum jsonx_type t)
+{
+    return v != NULL && jsonx_type(v) == t;
+}
+
+/* An error answer is in the format of the API the request addressed (a house rule: bad
+ * input gets a specific error in the API's own format). */
+static bool
+error_format_ok(const struct req *req, const struct jsonx *d)
+{
+    const char *api = req->dialect != NULL ? req->dialect->name : "v1";
+    const struct jsonx *e = jsonx_get(d, "error"), *m;
+    int status = req->resp.status;
+
+    if (strcmp(api, "cherry") == 0)
+        return is_type(jsonx_get(d, "code"), JX_INT) && is_type(e, JX_STRING) &&
+               is_type(jsonx_get(d, "message"), JX_STRING);
+    if (strcmp(api, "dropday") == 0)
+        return is_type(jsonx_get(d, "message"), JX_STRING) &&
+               (is_type(e, JX_STRING) || is_type(jsonx_get(d, "errors"), JX_OBJECT));
+    if (strcmp(api, "threekit") == 0)
+        return is_type(e, JX_OBJECT) && is_type(jsonx_get(e, "status"), JX_INT) &&
+               jsonx_int(jsonx_get(e, "status")) == status &&
+               is_type(jsonx_get(e, "code"), JX_STRING) &&
+               is_type(jsonx_get(e, "message"), JX_STRING);
+    if (strcmp(api, "kohort") == 0) {
+        m = is_type(e, JX_OBJECT) ? jsonx_get(e, "message") : NULL;
+        return is_type(e, JX_OBJECT) && is_type(jsonx_get(e, "type"), JX_STRING) &&
+               is_type(jsonx_get(e, "code"), JX_STRING) &&
+               (is_type(m, JX_STRING) || is_type(m, JX_ARRAY));
+    }
+    return is_type(jsonx_get(d, "type"), JX_STRING) && is_type(jsonx_get(d, "code"), JX_STRING) &&
+           is_type(jsonx_get(d, "status"), JX_INT) && jsonx_int(jsonx_get(d, "status")) == status;
+}
+
 /* Every answer has a status other than 500 (the store here does not fail: a 500 is a
- * bug); a JSON answer parses. */
+ * bug); a JSON answer parses; an error is a JSON body in the addressed API's format. */
 static void
 check_answer(const struct req *req)
 {
@@ -491,14 +527,20 @@ check_answer(const struct req *req)
         abort();
     }
     if (resp->body != NULL && resp->content_type != NULL &&
-        strcmp(resp->content_type, "application/json") == 0) {
+        (strcmp(resp->content_type, "application/json") == 0 ||
+         strcmp(resp->content_type, "application/problem+json") == 0)) {
         doc = jsonx_parse(resp->body, resp->body_len, 256, &err);
-        if (doc == NULL) {
-            fprintf(stderr, "fuzz: %s %s answered invalid JSON: %.*s\n", req->method, req->path,
+        if (doc == NULL || (resp->status >= 400 && !error_format_ok(req, doc))) {
+            fprintf(stderr, "fuzz: %s %s answered %s: %d %.*s\n", req->method, req->path,
+                    doc == NULL ? "invalid JSON" : "an error in another format", resp->status,
                     (int)(resp->body_len > 400 ? 400 : resp->body_len), resp->body);
             abort();
         }
         jsonx_free(doc);
+    } else if (resp->status >= 400) {
+        fprintf(stderr, "fuzz: %s %s answered %d without a JSON body\n", req->method, req->path,
+                resp->status);
+        abort();
     }
 }
 

@@ -40,6 +40,24 @@ too_deep(const json_t *v, int depth, int max)
     return false;
 }
 
+/* jansson's message quotes the input near the error ("invalid escape near '"ab\xe7'"),
+ * cut anywhere, even inside a UTF-8 sequence. APIs put the message in JSON answers, so
+ * it is made printable ASCII: other bytes become \xNN. */
+static void
+error_text(char *out, size_t size, const char *in)
+{
+    size_t n = 0;
+
+    for (; *in != '\0' && n + 5 < size; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c >= 0x20 && c < 0x7f)
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, size - n, "\\x%02x", c);
+    }
+    out[n] = '\0';
+}
+
 struct jsonx *
 jsonx_parse(const char *buf, size_t len, int max_depth, struct jsonx_error *err)
 {
@@ -53,7 +71,7 @@ jsonx_parse(const char *buf, size_t len, int max_depth, struct jsonx_error *err)
             json_error_code(&je) == json_error_stack_overflow ? JX_ERR_DEPTH : JX_ERR_SYNTAX;
         err->line = je.line;
         err->column = je.column;
-        snprintf(err->text, sizeof err->text, "%s", je.text);
+        error_text(err->text, sizeof err->text, je.text);
         return NULL;
     }
     if (too_deep(v, 1, max_depth)) {

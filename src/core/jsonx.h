@@ -26,7 +26,7 @@ struct jsonx_error {
     enum jsonx_err code;
     int line;
     int column;
-    char text[160];
+    char text[160]; /* printable ASCII (input bytes near the error shown as \xNN) */
 };
 
 /* Strict parse of one JSON value (callers check its type): invalid UTF-8, NUL (raw or \u0000),
