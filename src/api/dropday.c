@@ -71,8 +71,8 @@ dd_error(struct req *req, int status, const char *message, const char *error)
 {
     struct jsonx *o = jsonx_object();
 
-    jsonx_set_str(o, "message", message);
-    jsonx_set_str(o, "error", error);
+    jsonx_set(o, "message", jsonx_text(message));
+    jsonx_set(o, "error", jsonx_text(error));
     dd_send(req, status, o);
 }
 

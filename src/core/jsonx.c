@@ -318,29 +318,35 @@ jsonx_dump_buf(const struct jsonx *v, struct buf *b)
         b->failed = true;
 }
 
-void
-jsonx_quote(struct buf *b, const char *s)
+struct jsonx *
+jsonx_text(const char *s)
 {
-    json_t *str = json_string(s);
+    json_t *str;
     char *safe;
 
-    if (str == NULL) {
-        /* not valid UTF-8 (e.g. a decoded path): quote an ASCII-only copy */
-        safe = strdup(s);
-        if (safe == NULL) {
-            b->failed = true;
-            return;
-        }
+    if (s == NULL)
+        return X(json_null());
+    str = json_string(s);
+    if (str == NULL && (safe = strdup(s)) != NULL) {
+        /* not valid UTF-8 (a decoded path, a message cut inside a character) */
         for (char *p = safe; *p; p++)
             if ((unsigned char)*p >= 0x80)
                 *p = '?';
         str = json_string(safe);
         free(safe);
-        if (str == NULL) {
-            b->failed = true;
-            return;
-        }
     }
-    jsonx_dump_buf(X(str), b);
-    json_decref(str);
+    return X(str);
+}
+
+void
+jsonx_quote(struct buf *b, const char *s)
+{
+    struct jsonx *str = jsonx_text(s);
+
+    if (str == NULL) {
+        b->failed = true;
+        return;
+    }
+    jsonx_dump_buf(str, b);
+    jsonx_free(str);
 }

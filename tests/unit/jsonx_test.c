@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for core/jsonx.h: a parse error's text is printable ASCII, so that the
- * APIs can quote it in their JSON error answers (fuzz/fuzz_kohort found an answer whose
- * message had vanished: jansson quotes the input near the error, cut inside a UTF-8
- * sequence, and such a string cannot be put into JSON). */
+/* Unit tests for core/jsonx.h: a parse error's text is printable ASCII, and jsonx_text
+ * keeps message text that is not UTF-8, so that the APIs can quote both in their JSON
+ * error answers (the fuzz targets found answers whose message had vanished: jansson
+ * quotes the input near a parse error, cut inside a UTF-8 sequence, and a decoded path
+ * may hold any byte; such strings cannot be put into JSON). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,12 +55,38 @@ test_error_text_bytes(void **state)
     }
 }
 
+/* Message text quoting a decoded path or cut inside a character stays in the answer
+ * (fuzz/fuzz_route found Dropday's 404 without "error", Kohort's without "message"). */
+static void
+test_text_lossy(void **state)
+{
+    struct jsonx *t;
+
+    (void)state;
+    t = jsonx_text("no route for / \xd7G{{v\xd9{{}");
+    assert_non_null(t);
+    assert_string_equal(jsonx_str(t), "no route for / ?G{{v?{{}");
+    jsonx_free(t);
+    t = jsonx_text("cut in a character: caf\xc3");
+    assert_non_null(t);
+    assert_string_equal(jsonx_str(t), "cut in a character: caf?");
+    jsonx_free(t);
+    t = jsonx_text("caf\xc3\xa9");
+    assert_string_equal(jsonx_str(t), "caf\xc3\xa9");
+    jsonx_free(t);
+    t = jsonx_text(NULL);
+    assert_int_equal(jsonx_type(t), JX_NULL);
+    jsonx_free(t);
+    assert_null(jsonx_string("caf\xc3"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_text_ascii),
         cmocka_unit_test(test_error_text_bytes),
+        cmocka_unit_test(test_text_lossy),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
