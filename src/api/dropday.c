@@ -1559,7 +1559,8 @@ list_query(struct req *req, struct dd_errs *e, struct dropday_query *q, int64_t 
             dd_fail(e, "page", MSG_MIN, 1);
     }
     q->limit = per;
-    q->offset = (*page - 1) * per;
+    if (e->n == 0) /* both in range: no overflow */
+        q->offset = (*page - 1) * per;
     if ((v = req_query(req, "date_from")) != NULL && v[0] != '\0') {
         q->has_from = parse_when(v, false, &q->from_ms);
         if (!q->has_from)

@@ -1,6 +1,8 @@
 // Regressions for what the fuzz targets (fuzz/, README "Fuzzing") found, over HTTP: an
 // error answer keeps its message in every API's format when it quotes bytes that are
-// not UTF-8 (a JSON parse error near a multi-byte character, a decoded path).
+// not UTF-8 (a JSON parse error near a multi-byte character, a decoded path); Dropday
+// list paging out of range is refused without computing an overflowing offset (on the
+// ASan+UBSan build the server aborted).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -107,4 +109,20 @@ describe('a 404 quoting a path that is not UTF-8 keeps its message', () => {
     assert.equal(r.status, 404, r.text);
     assert.equal(r.json.detail, 'no route for GET /v1/?G?', r.text);
   });
+});
+
+describe('Dropday list paging far out of range', () => {
+  // fuzz/corpus/route/crash-dropday-page-overflow: (page - 1) * per_page overflowed
+  for (const q of ['page=391007199254740993', 'per_page=4611686018427387903&page=3']) {
+    test(q, T, async () => {
+      const dd = api(`${srv.base}/dropday/api/v1`, null, {
+        headers: { 'api-key': org.keys.test.secret, 'account-id': org.id },
+      });
+      const r = await dd.get(`/orders?${q}`);
+      assert.equal(r.status, 422, r.text);
+      assert.equal(r.json.message, 'Errors', r.text);
+      assert.ok(r.json.errors.page || r.json.errors.per_page, r.text);
+      assert.equal((await dd.get('/orders?page=1')).status, 200, 'the server still answers');
+    });
+  }
 });
