@@ -789,8 +789,8 @@ v_amount(struct msgs *ms, const struct jsonx *obj, bool required, int64_t *out)
     }
     if (jsonx_type(v) == JX_INT) {
         cents = jsonx_int(v);
-    } else if (jsonx_type(v) == JX_REAL && jsonx_real(v) == (double)(int64_t)jsonx_real(v) &&
-               jsonx_real(v) < 9.0e15 && jsonx_real(v) > -9.0e15) {
+    } else if (jsonx_type(v) == JX_REAL && jsonx_real(v) < 9.0e15 && jsonx_real(v) > -9.0e15 &&
+               jsonx_real(v) == (double)(int64_t)jsonx_real(v)) { /* in range, then cast */
         cents = (int64_t)jsonx_real(v);
     } else {
         msgs_add(ms, jsonx_type(v) == JX_REAL ? "amount must be an integer number of cents"

@@ -1,8 +1,9 @@
 // Regressions for what the fuzz targets (fuzz/, README "Fuzzing") found, over HTTP: an
 // error answer keeps its message in every API's format when it quotes bytes that are
 // not UTF-8 (a JSON parse error near a multi-byte character, a decoded path); Dropday
-// list paging out of range is refused without computing an overflowing offset (on the
-// ASan+UBSan build the server aborted).
+// list paging out of range and a Kohort amount far beyond an integer are refused without
+// undefined behaviour (an overflowing offset, a double cast out of range: the ASan+UBSan
+// build aborted).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -123,6 +124,24 @@ describe('Dropday list paging far out of range', () => {
       assert.equal(r.json.message, 'Errors', r.text);
       assert.ok(r.json.errors.page || r.json.errors.per_page, r.text);
       assert.equal((await dd.get('/orders?page=1')).status, 200, 'the server still answers');
+    });
+  }
+});
+
+describe('Kohort amount far beyond an integer', () => {
+  // fuzz/corpus/kohort/crash-amount-huge-real: the real was cast to int64 before its range check
+  for (const amount of ['7.77e113', '-1e300', '9.0e15', '1000.0']) {
+    test(amount, T, async () => {
+      const body = `{"amount":${amount},"customerEmail":"amount@example.com",` +
+        '"customerFirstName":"A","customerLastName":"B"}';
+      const r = await api(`${srv.base}/kohort`, org.keys.test.secret).post('/orders', body);
+      if (amount === '1000.0') {
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.json.amount, 1000, r.text);
+      } else {
+        assert.equal(r.status, 400, r.text);
+        assert.deepEqual(r.json.error.message, ['amount must be an integer number of cents'], r.text);
+      }
     });
   }
 });
