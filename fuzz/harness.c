@@ -19,7 +19,10 @@
 #include "core/svc.h"
 #include "store/store.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +43,7 @@ struct fz_org {
 static struct {
     bool ready;
     bool passthrough; /* while seeding: writes reach SQLite */
-    char dir[64], db[96];
+    char dir[80], db[96];
     struct app app;
     struct store *real;
     struct fz_org org[FZ_ORGS];
@@ -811,19 +814,47 @@ seed_org(int i)
 }
 
 static void
+remove_db_dir(const char *dir)
+{
+    static const char *const files[] = {"fuzz.db", "fuzz.db-wal", "fuzz.db-shm", "fuzz.db-journal"};
+    char path[512];
+
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* A crash skips atexit: the scratch stores of fuzz processes that are gone are removed
+ * by the next one (the directory names carry the pid). */
+static void
+remove_stale(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    char path[512];
+    long pid;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (sscanf(e->d_name, "orderd-fuzz-%ld-", &pid) != 1 || pid <= 0 ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", tmp, e->d_name);
+        remove_db_dir(path);
+    }
+    closedir(d);
+}
+
+static void
 cleanup(void)
 {
-    char path[160];
-    static const char *const files[] = {"", "-wal", "-shm", "-journal"};
-
     if (g.real != NULL)
         store_close(g.real);
     g.real = NULL;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s%s", g.db, files[i]);
-        unlink(path);
-    }
-    rmdir(g.dir);
+    remove_db_dir(g.dir);
     svc_inflight_free(g.app.inflight);
     g.app.inflight = NULL;
 }
@@ -873,7 +904,9 @@ fz_init(void)
     g.ready = true;
     if (crypto_init() != 0)
         abort();
-    snprintf(g.dir, sizeof g.dir, "%s/orderd-fuzz-XXXXXX", tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+    tmp = tmp != NULL && tmp[0] != '\0' && strlen(tmp) < 32 ? tmp : "/tmp";
+    remove_stale(tmp);
+    snprintf(g.dir, sizeof g.dir, "%s/orderd-fuzz-%ld-XXXXXX", tmp, (long)getpid());
     if (mkdtemp(g.dir) == NULL)
         abort();
     snprintf(g.db, sizeof g.db, "%s/fuzz.db", g.dir);
