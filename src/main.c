@@ -13,6 +13,7 @@
 #include "core/limits.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/settings.h"
 #include "core/svc.h"
 #include "api/api.h"
@@ -687,7 +688,8 @@ cmd_serve(struct opts *o)
         goto out;
     app.access_log = al == NULL || strcmp(al, "0") != 0;
     app.inflight = svc_inflight_new();
-    if (app.inflight == NULL)
+    app.ratelimit = ratelimit_new();
+    if (app.inflight == NULL || app.ratelimit == NULL)
         goto out;
     if (api_start_all(&app) != 0) {
         fprintf(stderr, "orderd: an API's background work failed to start\n");
@@ -721,6 +723,7 @@ out:
         api_stop_all();
     store_close(s); /* drains the committer */
     svc_inflight_free(app.inflight);
+    ratelimit_free(app.ratelimit);
     free(tls.cert);
     free(tls.key);
     if (rc == 0)

@@ -36,6 +36,8 @@ struct api_dialect {
      * once the store is open and stopped before it closes. start returns 0 or -1. */
     int (*start)(struct app *app);
     void (*stop)(void);
+    /* Also send X-RateLimit-Limit / X-RateLimit-Remaining (what this API's clients read). */
+    bool x_ratelimit_headers;
 };
 
 /* Starts every API's background work; stops the ones started if one fails. */

@@ -70,6 +70,11 @@ v1_auth(struct req *req, bool pk_ok)
     case AUTH_UNAVAILABLE:
         store_error(req, STORE_UNAVAILABLE);
         return false;
+    case AUTH_RATE_LIMITED:
+        problem_sendf(req, 429, "rate_limited",
+                      "too many requests with this key; retry after %u s (Retry-After)",
+                      (unsigned)req->auth.rate.retry_after);
+        return false;
     }
     if (req->auth.kind == KEY_SECRET)
         return true;

@@ -24,6 +24,10 @@ void metrics_queue_add(int delta);
 void metrics_webhook(const char *outcome);
 /* One run of an API's settlement job that settled n groups. */
 void metrics_settlement(int n);
+/* An HTTP connection opened (+1) or closed (-1). */
+void metrics_conn_open(int delta);
+/* A connection closed by the reaper: too slow sending its headers, or its body. */
+void metrics_conn_reaped(int body);
 /* Appends the whole exposition to b. */
 void metrics_render(struct buf *b);
 

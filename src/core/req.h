@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/ids.h"
+#include "core/ratelimit.h"
 
 #define REQ_MAX_HEADERS 12
 
@@ -45,6 +46,8 @@ struct auth {
     char org_id[IDS_ORG_LEN];
     enum key_mode mode;
     enum key_kind kind;
+    uint8_t key_hash[32];          /* SHA-256 of the key: its rate-limit bucket */
+    struct ratelimit_verdict rate; /* the key's bucket after this request (limit 0: none) */
 };
 
 struct req {
