@@ -43,6 +43,7 @@ struct http_server {
     struct MHD_Daemon *d;
     struct app *app;
     const char *dialect; /* NULL: every API under its prefix; else this one alone */
+    bool tls;
     atomic_int active;
 };
 
@@ -314,6 +315,7 @@ ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, c
     c->start_us = clock_mono_us();
     c->req.app = srv->app;
     c->req.listener_dialect = srv->dialect;
+    c->req.tls = srv->tls;
     c->req.header = get_header;
     c->req.query = get_query;
     c->req.query_each = query_each;
@@ -493,6 +495,7 @@ http_start(struct app *app, const char *listen, const char *dialect, const struc
         flags |= MHD_USE_TLS;
     s->app = app;
     s->dialect = dialect;
+    s->tls = tls != NULL;
     atomic_init(&s->active, 0);
     raise_fd_limit();
     {
