@@ -200,7 +200,11 @@ list_sql(const struct dash_order_query *q, bool asc)
 {
     struct buf b = {0};
 
-    buf_puts(&b, "SELECT " LIST_COLS " FROM orders WHERE org_id = :org AND mode = :mode");
+    /* a search drives the query by the few rowids it finds (the unary + keeps the planner
+     * from scanning the org's whole index in id order instead) */
+    buf_puts(&b, q->search != NULL
+                     ? "SELECT " LIST_COLS " FROM orders WHERE +org_id = :org AND +mode = :mode"
+                     : "SELECT " LIST_COLS " FROM orders WHERE org_id = :org AND mode = :mode");
     if (q->starting_after != NULL)
         buf_puts(&b, " AND id < :after");
     if (q->ending_before != NULL)
@@ -213,9 +217,12 @@ list_sql(const struct dash_order_query *q, bool asc)
         buf_puts(&b, " AND created_ms >= :gte");
     if (q->has_lte)
         buf_puts(&b, " AND created_ms <= :lte");
-    if (q->search != NULL)
-        buf_puts(&b, " AND (external_id = :q OR customer_email = :email OR id = :q OR "
-                     "(short_id = :q AND org_id = :org))");
+    if (q->search != NULL) /* one indexed lookup per kind of reference, not an OR scan */
+        buf_puts(&b, " AND rowid IN (SELECT rowid FROM orders WHERE org_id = :org AND mode = :mode "
+                     "AND external_id = :q UNION ALL SELECT rowid FROM orders WHERE org_id = :org "
+                     "AND mode = :mode AND customer_email = :email UNION ALL SELECT rowid FROM "
+                     "orders WHERE org_id = :org AND mode = :mode AND id = :q UNION ALL SELECT "
+                     "rowid FROM orders WHERE org_id = :org AND short_id = :q)");
     buf_printf(&b, " ORDER BY id %s LIMIT :limit", asc ? "ASC" : "DESC");
     return buf_take(&b, NULL);
 }
