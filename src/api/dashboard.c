@@ -246,10 +246,6 @@ session_auth(struct req *req, struct dash_session *s)
     }
     if (rc == STORE_OK) {
         *s = r.s;
-        req->auth.ok = true;
-        memcpy(req->auth.org_id, s->org_id, sizeof req->auth.org_id);
-        req->auth.mode = s->mode;
-        req->auth.kind = KEY_SECRET;
         session_touch(req, s, r.now);
     } else if (rc == STORE_NOT_FOUND) {
         problem_sendf(req, 401, "not_signed_in",
@@ -422,7 +418,7 @@ h_asset(struct req *req)
     char path[130];
 
     snprintf(path, sizeof path, "/%s", req->param[0]);
-    return send_asset(req, strcmp(path, "/index.html") == 0 ? "" : path);
+    return send_asset(req, path);
 }
 
 /* ---- sign in, who am I, sign out ---- */
@@ -517,7 +513,7 @@ h_signin(struct req *req)
     struct auth a, b;
     struct signin_op *op = NULL;
     enum req_result out = REQ_DONE;
-    char *key_text;
+    const char *key_text;
 
     secure(req);
     if (!same_origin(req))
@@ -556,7 +552,7 @@ h_signin(struct req *req)
         store_error(req, STORE_FAIL);
         goto done;
     }
-    key_text = (char *)jsonx_str(jsonx_get(doc, "key"));
+    key_text = jsonx_str(jsonx_get(doc, "key"));
     crypto_sha256(key_text, strlen(key_text), op->s.key_hash);
     if (other != NULL) {
         op->s.has_other = true;
