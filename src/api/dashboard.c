@@ -901,11 +901,12 @@ h_stats(struct req *req)
     }
     if (tz != NULL) {
         off = strtol(tz, &end, 10);
-        if (tz[0] == '\0' || *end != '\0' || off < -840 || off > 840)
-            return bad_query(req, "tz_offset", "must be minutes east of UTC, -840 to 840"),
+        if (tz[0] == '\0' || *end != '\0' || off < -840 || off > 840 || off % 15 != 0)
+            return bad_query(req, "tz_offset",
+                             "must be minutes east of UTC, -840 to 840, a multiple of 15"),
                    REQ_DONE;
     }
-    off_ms = (int64_t)off * 60000;
+    off_ms = (int64_t)off * 60000; /* a multiple of DASH_STATS_GRAIN_MS, as from and to */
     memcpy(r.org_id, s.org_id, sizeof r.org_id);
     r.to = (floor_div(now + off_ms, r.bucket_ms) + 1) * r.bucket_ms - off_ms;
     r.from = r.to - n_buckets * r.bucket_ms;

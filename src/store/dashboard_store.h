@@ -3,7 +3,7 @@
  * dashboard_store.h -- the merchant dashboard's rows and queries, backend-neutral:
  * sign-in sessions (kept server-side, looked up by the SHA-256 of the cookie's token,
  * so that several orderd processes on one database share them), the orders list with
- * its search, and the chart aggregates (one GROUP BY over an indexed created_ms range).
+ * its search, and the chart aggregates (GROUP BY over an indexed created_ms range).
  * Every call runs on a connection from store_ops.read (reads) or inside an SW_CUSTOM
  * write. The SQL is in store/<backend>/dashboard.c.
  */
@@ -64,6 +64,9 @@ enum store_rc dash_session_purge(struct store_conn *c, int64_t now);
 /* A page of orders, newest first (bodies left empty: the list needs the columns only). */
 enum store_rc dash_order_list(struct store_conn *c, const struct dash_order_query *q,
                               struct order_row **rows, size_t *n, bool *has_more);
+/* The grain of the aggregates: from, to and bucket_ms are multiples of it. */
+#define DASH_STATS_GRAIN_MS (15 * 60 * 1000)
+
 /* Orders and revenue of org and mode created in [from, to), grouped by bucket of
  * bucket_ms, dialect and currency. *rows is malloc'd; the caller frees it. */
 enum store_rc dash_stats(struct store_conn *c, const char *org_id, enum key_mode mode, int64_t from,

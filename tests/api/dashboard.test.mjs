@@ -352,6 +352,13 @@ describe('data: modes, filters, search, paging, detail, aggregates', () => {
     }
     assertProblem(await d.get('/dashboard/api/stats?range=30d'), 400, 'invalid_query');
     assertProblem(await d.get('/dashboard/api/stats?tz_offset=9999'), 400, 'invalid_query');
+    assertProblem(await d.get('/dashboard/api/stats?tz_offset=7'), 400, 'invalid_query');
+    for (const tz of [330, -345, 765]) { // India, a quarter-hour zone west, Chatham
+      const r = await d.get(`/dashboard/api/stats?range=7d&tz_offset=${tz}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal((Date.parse(r.json.from) + tz * 60e3) % 86400e3, 0, `days start at local midnight for ${tz}`);
+      assert.equal(r.json.rows.reduce((s, x) => s + x.orders, 0), 6, `every order counted once for ${tz}`);
+    }
   });
 
   test('webhook endpoints and their deliveries, and the settings, read-only', T, async () => {
