@@ -9,11 +9,12 @@
 # the dashboard and times each call over HTTP (median and p95 of R runs) next to the
 # server's own query time (took_ms).
 #
-# usage: bench/dashboard.py [BINARY] ; env N (100000), R (20), PORT (18191)
+# usage: bench/dashboard.py [BINARY] ; env N (100000), R (20), PORT (default: a free one)
 import http.client
 import json
 import os
 import random
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -25,7 +26,7 @@ import uuid
 BIN = sys.argv[1] if len(sys.argv) > 1 else "build/orderd"
 N = int(os.environ.get("N", "100000"))
 R = int(os.environ.get("R", "20"))
-PORT = int(os.environ.get("PORT", "18191"))
+PORT = int(os.environ.get("PORT", "0"))
 DIALECTS = [("v1", 0.55), ("kohort", 0.15), ("threekit", 0.15), ("cherry", 0.10), ("dropday", 0.05)]
 CURRENCIES = [("EUR", 0.7), ("USD", 0.2), ("GBP", 0.1)]
 STATUSES = [("pending", 0.3), ("confirmed", 0.4), ("fulfilled", 0.2), ("canceled", 0.1)]
@@ -88,6 +89,11 @@ def call(method, path, headers=None, body=None):
 
 
 def main():
+    global PORT
+    if PORT == 0:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            PORT = s.getsockname()[1]
     tmp = tempfile.mkdtemp(prefix="orderd-dash-bench-")
     db = os.path.join(tmp, "orderd.db")
     org = json.loads(subprocess.run([BIN, "org", "create", "--name", "Bench", "--db", "sqlite:" + db],
@@ -103,13 +109,17 @@ def main():
     try:
         for _ in range(200):
             try:
-                if call("GET", "/healthz")[0].status == 200:
+                if srv.poll() is None and call("GET", "/healthz")[0].status == 200:
                     break
             except OSError:
                 time.sleep(0.05)
+        if srv.poll() is not None:
+            raise SystemExit("orderd did not start")
         r, data = call("POST", "/dashboard/api/session",
                        {"X-Orderd-Dashboard": "1", "Content-Type": "application/json"},
                        json.dumps({"key": org["keys"]["test"]["secret"]}))
+        if r.status != 201:
+            raise SystemExit("sign-in: %d %s" % (r.status, data[:300]))
         cookie = r.getheader("Set-Cookie").split(";")[0]
         h = {"Cookie": cookie}
         first = json.loads(call("GET", "/dashboard/api/orders?limit=25", h)[1])
@@ -130,7 +140,7 @@ def main():
             ("charts, 24 h by hour", "/dashboard/api/stats?range=24h&tz_offset=0"),
             ("charts, 7 days by day", "/dashboard/api/stats?range=7d&tz_offset=0"),
         ]
-        print("| call | rows | HTTP median ms | HTTP p95 ms | query median ms |")
+        print("| call | rows (or events) | HTTP median ms | HTTP p95 ms | query median ms |")
         print("|---|---:|---:|---:|---:|")
         for name, path in cases:
             wall, took, n = [], [], 0
@@ -142,7 +152,7 @@ def main():
                 if r.status != 200:
                     raise SystemExit("%s: %d %s" % (path, r.status, data[:200]))
                 took.append(doc.get("took_ms", float("nan")))
-                n = len(doc.get("data", doc.get("rows", [])))
+                n = len(doc.get("data", doc.get("rows", doc.get("events", []))))
             wall.sort()
             print("| %s | %d | %.2f | %.2f | %s |" % (name, n, statistics.median(wall),
                   wall[int(len(wall) * 0.95) - 1],

@@ -29,7 +29,7 @@ static const char *const migrations[] = {
     "  expires_ms INTEGER NOT NULL);"
     "CREATE INDEX dashboard_sessions_expires ON dashboard_sessions(expires_ms);"
     "CREATE INDEX dashboard_orders_quarter ON orders(org_id, mode, created_ms / 900000, "
-    "dialect, currency, status, total_amount, created_ms);"
+    "dialect, currency, status, total_amount, created_ms, id);"
     "CREATE INDEX dashboard_orders_external ON orders(org_id, mode, external_id);",
 };
 
@@ -199,16 +199,26 @@ bind_named_int(sqlite3_stmt *st, const char *name, int64_t value)
         sqlite3_bind_int64(st, i, value);
 }
 
+/* The list's SQL for the filters given. A search is driven by the few rowids its
+ * lookups find (the unary + keeps the planner from walking the org's whole index in id
+ * order instead); a created-date range picks the page's ids from
+ * dashboard_orders_quarter alone (covering: it holds status, dialect and id too) before
+ * reading those rows. */
 static char *
 list_sql(const struct dash_order_query *q, bool asc)
 {
+    const char *dir = asc ? "ASC" : "DESC";
+    bool by_date = (q->has_gte || q->has_lte) && q->search == NULL;
     struct buf b = {0};
 
-    /* a search drives the query by the few rowids it finds (the unary + keeps the planner
-     * from scanning the org's whole index in id order instead) */
-    buf_puts(&b, q->search != NULL
-                     ? "SELECT " LIST_COLS " FROM orders WHERE +org_id = :org AND +mode = :mode"
-                     : "SELECT " LIST_COLS " FROM orders WHERE org_id = :org AND mode = :mode");
+    if (q->search != NULL)
+        buf_puts(&b, "SELECT " LIST_COLS " FROM orders WHERE +org_id = :org AND +mode = :mode");
+    else if (by_date)
+        buf_puts(&b, "SELECT " LIST_COLS " FROM orders WHERE org_id = :org AND mode = :mode AND "
+                     "id IN (SELECT id FROM orders INDEXED BY dashboard_orders_quarter WHERE "
+                     "org_id = :org AND mode = :mode");
+    else
+        buf_puts(&b, "SELECT " LIST_COLS " FROM orders WHERE org_id = :org AND mode = :mode");
     if (q->starting_after != NULL)
         buf_puts(&b, " AND id < :after");
     if (q->ending_before != NULL)
@@ -217,18 +227,20 @@ list_sql(const struct dash_order_query *q, bool asc)
         buf_puts(&b, " AND status = :status");
     if (q->dialect != NULL)
         buf_puts(&b, " AND dialect = :dialect");
-    /* the quarter-hour bounds let the planner use dashboard_orders_quarter */
     if (q->has_gte)
         buf_puts(&b, " AND created_ms / 900000 >= :gte / 900000 AND created_ms >= :gte");
     if (q->has_lte)
         buf_puts(&b, " AND created_ms / 900000 <= :lte / 900000 AND created_ms <= :lte");
-    if (q->search != NULL) /* one indexed lookup per kind of reference, not an OR scan */
+    if (q->search != NULL)
         buf_puts(&b, " AND rowid IN (SELECT rowid FROM orders WHERE org_id = :org AND mode = :mode "
                      "AND external_id = :q UNION ALL SELECT rowid FROM orders WHERE org_id = :org "
                      "AND mode = :mode AND customer_email = :email UNION ALL SELECT rowid FROM "
                      "orders WHERE org_id = :org AND mode = :mode AND id = :q UNION ALL SELECT "
                      "rowid FROM orders WHERE org_id = :org AND short_id = :q)");
-    buf_printf(&b, " ORDER BY id %s LIMIT :limit", asc ? "ASC" : "DESC");
+    if (by_date)
+        buf_printf(&b, " ORDER BY id %s LIMIT :limit) ORDER BY id %s", dir, dir);
+    else
+        buf_printf(&b, " ORDER BY id %s LIMIT :limit", dir);
     return buf_take(&b, NULL);
 }
 
