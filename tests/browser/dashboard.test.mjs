@@ -2,7 +2,8 @@
 // by playwright-core; nothing is downloaded): sign-in (wrong key refused), orders made
 // through /v1 and the Kohort dialect appear, filters and search, the order's timeline,
 // the SVG charts (bar counts, labels; a screenshot is saved as a test artifact),
-// sign-out ending the session server-side, the CSP header and no CSP violation.
+// sign-out ending the session server-side, the test/live switch with both keys, the CSP
+// header and no CSP violation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,7 +19,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 const ARTIFACTS = process.env.TEST_ARTIFACTS_DIR || path.join(REPO_ROOT, 'build', 'test-artifacts');
 const WAIT = { timeout: 30_000 };
 
-let sb, srv, org, ctx, page, profile;
+let sb, srv, org, ctx, page, profile, liveId;
 const v1Ids = [];
 const kohortIds = [];
 const consoleLines = [];
@@ -49,6 +50,10 @@ before(async () => {
     assert.equal(r.status, 201, r.text);
     kohortIds.push(r.json.id);
   }
+
+  const live = await api(srv.base, org.keys.live.secret).post('/v1/orders', minimalOrder({ external_id: 'LIVE-1', currency: 'USD' }));
+  assert.equal(live.status, 201, live.text);
+  liveId = live.json.id;
 
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (make deps)`);
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'orderd-chromium-'));
@@ -223,6 +228,24 @@ test('sign-out ends the session on the server: the old cookie no longer works', 
   const afterRes = await fetch(`${srv.base}/dashboard/api/session`, { headers: { Cookie: `orderd_dashboard=${cookie.value}` } });
   assert.equal(afterRes.status, 401, 'the server refuses the kept cookie');
   await page.reload();
+  await page.locator('#signin').waitFor({ state: 'visible', ...WAIT });
+});
+
+test("with the other mode's key too, the test/live switch shows the live orders", T, async () => {
+  await page.click('#signin details summary');
+  await page.fill('#key', org.keys.test.secret);
+  await page.fill('#other-key', org.keys.live.secret);
+  await page.click('#signin-form button[type=submit]');
+  await page.locator('table.orders').waitFor(WAIT);
+  assert.equal(await page.locator('#mode-switch').isVisible(), true);
+  assert.equal((await rows()).length, 5);
+  await page.selectOption('#mode-select', 'live');
+  await page.waitForFunction((id) => document.querySelectorAll('table.orders tbody tr').length === 1 && document.querySelector('table.orders tbody tr').dataset.id === id, liveId, WAIT);
+  assert.equal(await page.textContent('#mode-badge'), 'live mode');
+  assert.match(page.url(), /mode=live/);
+  await page.selectOption('#mode-select', 'test');
+  await page.waitForFunction(() => document.querySelectorAll('table.orders tbody tr').length === 5, null, WAIT);
+  await page.click('#signout');
   await page.locator('#signin').waitFor({ state: 'visible', ...WAIT });
 });
 
