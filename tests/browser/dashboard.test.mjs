@@ -151,6 +151,26 @@ test('filters and search narrow the list on the server', T, async () => {
   await page.locator('#orders-empty').waitFor(WAIT);
 });
 
+test('paging: Older and Newer walk the list with server-side cursors', T, async () => {
+  await page.goto(`${srv.base}/dashboard/#/orders?limit=2&mode=test`);
+  await page.waitForFunction(() => document.querySelectorAll('table.orders tbody tr').length === 2, null, WAIT);
+  const seen = (await rows()).map((x) => x.id);
+  assert.equal(await page.locator('#page-newer').count(), 0, 'no Newer on the first page');
+  await page.click('#page-older');
+  await page.waitForFunction((prev) => !document.querySelector(`tr[data-id="${prev}"]`) && document.querySelectorAll('table.orders tbody tr').length === 2, seen[0], WAIT);
+  seen.push(...(await rows()).map((x) => x.id));
+  await page.click('#page-older');
+  await page.waitForFunction(() => document.querySelectorAll('table.orders tbody tr').length === 1, null, WAIT);
+  seen.push(...(await rows()).map((x) => x.id));
+  assert.equal(await page.locator('#page-older').count(), 0, 'no Older on the last page');
+  assert.equal(new Set(seen).size, 5, 'five different orders over three pages');
+  await page.click('#page-newer');
+  await page.waitForFunction((id) => document.querySelectorAll('table.orders tbody tr').length === 2 && document.querySelector('table.orders tbody tr').dataset.id === id, seen[2], WAIT);
+  await page.click('#page-newer');
+  await page.waitForFunction((id) => document.querySelector('table.orders tbody tr')?.dataset.id === id, seen[0], WAIT);
+  assert.equal(await page.locator('#page-newer').count(), 0, 'back on the first page: no Newer');
+});
+
 test('an order shows every field, the API that created it, its timeline and its raw JSON', T, async () => {
   await page.selectOption('#f-status', 'canceled');
   await page.click('#order-filters button[type=submit]');

@@ -84,6 +84,7 @@ export async function ordersPage(ctx, params) {
     from: params.get('from') || '',
     to: params.get('to') || '',
     q: params.get('q') || '',
+    limit: /^[1-9][0-9]?$|^100$/.test(params.get('limit') || '') ? params.get('limit') : '',
   };
   const go = (extra) => ctx.navigate('/orders', { ...f, ...extra });
   const form = h('form.filters', {
@@ -91,7 +92,7 @@ export async function ordersPage(ctx, params) {
     onsubmit: (ev) => {
       ev.preventDefault();
       const fd = new FormData(ev.target);
-      go({ status: fd.get('status'), dialect: fd.get('dialect'), from: fd.get('from'), to: fd.get('to'), q: fd.get('q').trim() });
+      go({ status: fd.get('status'), dialect: fd.get('dialect'), from: fd.get('from'), to: fd.get('to'), q: fd.get('q').trim(), after: undefined, before: undefined });
     },
   },
   h('label', {}, 'Status ', h('select', { name: 'status', id: 'f-status' },
@@ -112,7 +113,7 @@ export async function ordersPage(ctx, params) {
       params: {
         mode: ctx.mode, status: f.status, dialect: f.dialect, q: f.q,
         created_gte: dateToIso(f.from, false), created_lte: dateToIso(f.to, true),
-        limit: 25, starting_after: params.get('after'), ending_before: params.get('before'),
+        limit: f.limit || 25, starting_after: params.get('after'), ending_before: params.get('before'),
       },
     });
   } catch (e) {
@@ -129,9 +130,12 @@ export async function ordersPage(ctx, params) {
     h('td.num', {}, money(o.total_amount, o.currency))));
   const first = list.data[0];
   const last = list.data[list.data.length - 1];
-  const paging = params.get('after') || params.get('before');
-  const newer = paging && first ? h('button.secondary', { type: 'button', id: 'page-newer', onclick: () => go({ before: first.id }) }, '← Newer') : null;
-  const older = (list.has_more || params.get('before')) && last ? h('button.secondary', { type: 'button', id: 'page-older', onclick: () => go({ after: last.id }) }, 'Older →') : null;
+  // has_more looks further in the direction the page was asked for
+  const back = Boolean(params.get('before'));
+  const hasNewer = back ? list.has_more : Boolean(params.get('after'));
+  const hasOlder = back || list.has_more;
+  const newer = hasNewer && first ? h('button.secondary', { type: 'button', id: 'page-newer', onclick: () => go({ before: first.id }) }, '← Newer') : null;
+  const older = hasOlder && last ? h('button.secondary', { type: 'button', id: 'page-older', onclick: () => go({ after: last.id }) }, 'Older →') : null;
   body.replaceChildren(
     list.data.length === 0
       ? h('p.muted', { id: 'orders-empty' }, 'No orders match.')
