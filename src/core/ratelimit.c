@@ -206,8 +206,8 @@ rl_number(const char *s, size_t n)
 }
 
 int
-ratelimit_parse(const char *text, struct ratelimit_policy *p, char *norm, size_t normlen,
-                char *err, size_t errlen)
+ratelimit_parse(const char *text, struct ratelimit_policy *p, char *norm, size_t normlen, char *err,
+                size_t errlen)
 {
     const char *comma = strchr(text, ',');
     long rate, burst;

@@ -62,6 +62,7 @@ struct req {
     struct resp resp;
     const char *route;                 /* route pattern that matched, for logs */
     const char *listener_dialect;      /* NULL: main listener; else the one dialect served */
+    bool tls;                          /* the listener speaks HTTPS */
     const struct api_dialect *dialect; /* set by the router */
     char param[2][128];    /* path parameters captured by the router ("" when too long) */
     char cors_origin[256]; /* set: the http layer adds CORS headers for this origin */

@@ -61,6 +61,7 @@ struct http_server {
     struct MHD_Daemon *d;
     struct app *app;
     const char *dialect; /* NULL: every API under its prefix; else this one alone */
+    bool tls;
     atomic_int active;
     /* the reaper: closes connections that take too long to send a request */
     pthread_mutex_t mu;
@@ -506,6 +507,7 @@ ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, c
     c->start_us = clock_mono_us();
     c->req.app = srv->app;
     c->req.listener_dialect = srv->dialect;
+    c->req.tls = srv->tls;
     c->req.header = get_header;
     c->req.query = get_query;
     c->req.query_each = query_each;
@@ -731,6 +733,7 @@ http_start(struct app *app, const char *listen, const char *dialect, const struc
     s->dialect = dialect;
     s->header_timeout_ms = hdr_ms;
     s->body_timeout_ms = body_ms;
+    s->tls = tls != NULL;
     atomic_init(&s->active, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->wake, NULL);

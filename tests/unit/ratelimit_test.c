@@ -147,8 +147,19 @@ test_parse(void **state)
 {
     struct ratelimit_policy p;
     char norm[64], err[160];
-    static const char *const bad[] = {"", "abc", "0", "1,0", "-1", "10,", ",10", "1000001",
-                                      "1.5", "10 ,20", "10,20,30", "OFF", "99999999999999999999"};
+    static const char *const bad[] = {"",
+                                      "abc",
+                                      "0",
+                                      "1,0",
+                                      "-1",
+                                      "10,",
+                                      ",10",
+                                      "1000001",
+                                      "1.5",
+                                      "10 ,20",
+                                      "10,20,30",
+                                      "OFF",
+                                      "99999999999999999999"};
 
     (void)state;
     assert_int_equal(ratelimit_parse("100", &p, norm, sizeof norm, err, sizeof err), 0);
