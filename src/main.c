@@ -44,6 +44,7 @@ struct opts {
     const char *tls_cert, *tls_key;
     const char *mode, *kind, *expires_in, *limit;
     const char *org;                           /* export, import: --org */
+    bool json_ok;                              /* set before parsing: the command knows --json */
     bool json;                                 /* import: --json */
     const char *dialect_listen[MAX_LISTENERS]; /* "NAME=ADDR:PORT" */
     int n_dialect_listen;
@@ -112,7 +113,7 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
             }
             dst = &o->dialect_listen[o->n_dialect_listen++];
         }
-        if (dst == NULL && strcmp(argv[i], "--json") == 0) {
+        if (dst == NULL && o->json_ok && strcmp(argv[i], "--json") == 0) {
             o->json = true;
             continue;
         }
@@ -799,6 +800,7 @@ main(int argc, char **argv)
         else
             rc = usage();
     } else if (strcmp(cmd, "export") == 0 || strcmp(cmd, "import") == 0) {
+        o.json_ok = true;
         if (parse_opts(argc, argv, 2, &o) != 0)
             return usage();
         rc = cmd_export_import(&o, strcmp(cmd, "import") == 0);
