@@ -436,6 +436,37 @@ order_exists(struct orderio_import *im, const char *id)
     return rc == STORE_OK ? 1 : rc == STORE_NOT_FOUND ? 0 : -1;
 }
 
+/* Is the line's order there already, by its exported id or by its external id (per org,
+ * mode and API)? 1 yes (its id in found_id), 0 no, -1 store trouble. A read, so that a
+ * re-run does not queue writes for what exists; the database's constraints still decide
+ * when another writer races this one. */
+static int
+line_exists(struct orderio_import *im, const struct prep *pp, char found_id[IDS_UUID_LEN])
+{
+    struct store *st = im->o.app->store;
+    struct order_query q;
+    struct order_row *rows = NULL;
+    size_t n = 0;
+    bool more;
+    int rc = pp->keep && pp->id[0] != '\0' ? order_exists(im, pp->id) : 0;
+
+    if (rc == 1)
+        memcpy(found_id, pp->id, IDS_UUID_LEN);
+    if (rc == 0 && pp->row.external_id != NULL) {
+        memset(&q, 0, sizeof q);
+        memcpy(q.org_id, im->o.org_id, sizeof q.org_id);
+        q.mode = im->o.mode;
+        q.limit = 1;
+        q.external_id = pp->row.external_id;
+        q.dialect = pp->dialect;
+        rc = st->ops->order_list(st, &q, &rows, &n, &more) != STORE_OK ? -1 : n > 0;
+        if (n > 0)
+            memcpy(found_id, rows[0].id, IDS_UUID_LEN);
+        order_rows_free(rows, n);
+    }
+    return rc;
+}
+
 /* Reports a finished create and frees its slot. */
 static void
 settle(struct orderio_import *im, struct slot *s)
@@ -560,15 +591,16 @@ void
 orderio_import_line(struct orderio_import *im, long line, const char *text, size_t len)
 {
     struct prep pp;
+    char found_id[IDS_UUID_LEN];
     int found;
 
     memset(&pp, 0, sizeof pp);
     collect(im, false);
     if (prepare(im, line, text, len, &pp) != 0)
         return;
-    found = pp.keep && pp.id[0] != '\0' ? order_exists(im, pp.id) : 0;
+    found = line_exists(im, &pp, found_id);
     if (found == 1)
-        existing(im, line, pp.id);
+        existing(im, line, found_id);
     else if (found < 0)
         fail(im, line, 503, "store_unavailable", NULL, "the order store is unavailable; retry");
     else

@@ -258,6 +258,29 @@ describe('import of the create format', () => {
     assert.equal((await v1.get(`/v1/orders/${viaApi.id}`)).json.version, 1, 'the existing order is untouched');
   });
 
+  test('two imports of one file at once: each order made once (the database decides)', T, async () => {
+    const org = sb.createOrg('Racing imports');
+    const n = 600;
+    const file = writeFile('race.ndjson', ndjson(Array.from({ length: n }, (_, i) => minimalOrder({ external_id: `RACE-${i}` }))));
+    const run = () => new Promise((resolve) => {
+      const c = spawn(ORDERD_BIN, ['import', '--json', '--org', org.id, '--db', sb.db, file], { cwd: sb.dir, env: mergeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d) => { out += d; });
+      c.stderr.on('data', (d) => { err += d; });
+      c.on('exit', (code) => resolve({ code, out, err }));
+    });
+    const [x, y] = await Promise.all([run(), run()]);
+    assert.equal(x.code, 0, x.err);
+    assert.equal(y.code, 0, y.err);
+    const a = JSON.parse(x.out);
+    const b = JSON.parse(y.out);
+    assert.equal(a.created + b.created, n);
+    assert.equal(a.existing + b.existing, n);
+    assert.equal(a.failed + b.failed, 0);
+    assert.equal((await listAll(api(srv.base, org.keys.test.secret), '/v1/orders')).length, n);
+  });
+
   test('stdin ("-")', T, async () => {
     const org = sb.createOrg('Stdin');
     const input = ndjson([minimalOrder({ external_id: 'S1' }), fullOrder({ external_id: 'S2' })]);
