@@ -299,9 +299,10 @@ export_state(struct jsonx *in, struct prep *pp, struct problems *p)
     else if (s != NULL)
         pp->canceled_ms = ms;
     s = opt_str(in, "cancellation_reason", &bad);
-    if (bad || (s != NULL && validate_utf8_len(s) > LIMIT_STR_TEXT))
-        problems_add(p, "cancellation_reason", bad ? "invalid_type" : "too_long",
-                     bad ? "must be a string or null" : "must be at most %d characters",
+    if (bad)
+        problems_add(p, "cancellation_reason", "invalid_type", "must be a string or null");
+    else if (s != NULL && validate_utf8_len(s) > LIMIT_STR_TEXT)
+        problems_add(p, "cancellation_reason", "too_long", "must be at most %d characters",
                      LIMIT_STR_TEXT);
     else if (s != NULL &&
              !validate_text(s, jsonx_strlen(jsonx_get(in, "cancellation_reason")), true))
