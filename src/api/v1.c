@@ -1087,14 +1087,25 @@ h_openapi(struct req *req)
     return REQ_DONE;
 }
 
+static enum store_rc
+metrics_backlog(struct store_conn *c, void *arg)
+{
+    struct metrics_scrape *sc = arg;
+
+    return wh_backlog(c, &sc->wh_pending, &sc->wh_retrying);
+}
+
 static enum req_result
 h_metrics(struct req *req)
 {
+    struct store *st = req->app->store;
+    struct metrics_scrape sc = {0};
     struct buf b = {0};
     size_t len = 0;
     char *body;
 
-    metrics_render(&b);
+    sc.backlog_ok = st->ops->read(st, metrics_backlog, &sc) == STORE_OK;
+    metrics_render(&b, &sc);
     body = buf_take(&b, &len);
     if (body == NULL)
         return store_error(req, STORE_FAIL), REQ_DONE;

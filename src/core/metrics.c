@@ -197,7 +197,7 @@ header(struct buf *b, const char *name, const char *type, const char *help)
 }
 
 void
-metrics_render(struct buf *b)
+metrics_render(struct buf *b, const struct metrics_scrape *sc)
 {
     header(b, "orderd_http_requests_total", "counter", "HTTP requests answered.");
     for (int i = 0; i < HTTP_SERIES && atomic_load(&http[i].used); i++)
@@ -262,6 +262,15 @@ metrics_render(struct buf *b)
                (unsigned long long)atomic_load(&wh_failed));
     buf_printf(b, "orderd_webhook_attempts_total{outcome=\"abandoned\"} %llu\n",
                (unsigned long long)atomic_load(&wh_abandoned));
+    if (sc->backlog_ok) {
+        header(b, "orderd_webhook_backlog", "gauge",
+               "Webhook deliveries waiting, in every process sharing the store: not yet "
+               "attempted (pending) or failed and due again (retrying).");
+        buf_printf(b, "orderd_webhook_backlog{state=\"pending\"} %lld\n",
+                   (long long)sc->wh_pending);
+        buf_printf(b, "orderd_webhook_backlog{state=\"retrying\"} %lld\n",
+                   (long long)sc->wh_retrying);
+    }
     header(b, "orderd_settlement_runs_total", "counter",
            "Runs of a settlement job (Kohort groups) that settled at least one group.");
     buf_printf(b, "orderd_settlement_runs_total %llu\n",

@@ -8,6 +8,7 @@
 #ifndef ORDERD_METRICS_H
 #define ORDERD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,7 +29,13 @@ void metrics_settlement(int n);
 void metrics_conn_open(int delta);
 /* A connection closed by the reaper: too slow sending its headers, or its body. */
 void metrics_conn_reaped(int body);
+/* What is read from the store at each scrape rather than counted in this process. */
+struct metrics_scrape {
+    bool backlog_ok; /* false: the store did not answer; the backlog series is left out */
+    int64_t wh_pending, wh_retrying; /* webhook deliveries not yet attempted / to retry */
+};
+
 /* Appends the whole exposition to b. */
-void metrics_render(struct buf *b);
+void metrics_render(struct buf *b, const struct metrics_scrape *sc);
 
 #endif
