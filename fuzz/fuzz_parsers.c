@@ -5,10 +5,10 @@
  * phone, country (codes and Dropday's country names), currency codes, URL, EAN-13,
  * locale, origins and origin matching, money (a JSON number's double, and the decimal
  * text a client sends), Accept-Language, the Cherry price scale, Kohort tiers and
- * durations, and org setting values. The input is split at the first NUL into two
- * strings (for the two-argument checks). Round trips are checked: a parsed time formats
- * and parses back to itself, an exact amount formats and converts back to itself, tiers
- * format and parse back to the same tiers.
+ * durations, rate limit settings, and org setting values. The input is split at the first NUL into
+ * two strings (for the two-argument checks). Round trips are checked: a parsed time formats and
+ * parses back to itself, an exact amount formats and converts back to itself, tiers format and
+ * parse back to the same tiers.
  */
 #include "core/cherry_rules.h"
 #include "core/clock.h"
@@ -18,6 +18,7 @@
 #include "core/ids.h"
 #include "core/kohort_rules.h"
 #include "core/money.h"
+#include "core/ratelimit.h"
 #include "core/settings.h"
 #include "core/validate.h"
 
@@ -66,6 +67,7 @@ rules(const char *a)
 {
     struct cherry_scale scale;
     struct kohort_tiers t, t2;
+    struct ratelimit_policy policy, policy2;
     char err[256], norm[4096];
     int64_t ms;
 
@@ -86,6 +88,10 @@ rules(const char *a)
     }
     if (kohort_duration_parse(a, &ms, err, sizeof err) == 0)
         assert(ms >= KOHORT_MIN_DURATION_MS && ms <= KOHORT_MAX_DURATION_MS);
+    if (ratelimit_parse(a, &policy, norm, sizeof norm, err, sizeof err) == 0) {
+        assert(ratelimit_parse(norm, &policy2, NULL, 0, err, sizeof err) == 0);
+        assert(policy2.rate == policy.rate && policy2.burst == policy.burst);
+    }
 }
 
 int

@@ -4,7 +4,8 @@
  * (api/router.c: prefix and listener resolution, pattern matching, 404/405 in each
  * API's format) and on into whatever handler it reaches, with its query string and
  * headers. The first byte picks the credentials fz_run adds (none, Bearer sk/pk,
- * Dropday headers, a Cherry signature, Basic), the listener (main or one dialect's), the
+ * Dropday headers, a Cherry signature, Basic, the dashboard's session cookie), the
+ * listener (main or one dialect's), the
  * org and the key mode. Then one line "METHOD PATH[?QUERY]", header lines "Name: value"
  * up to an empty line, and the body.
  */

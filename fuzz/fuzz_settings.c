@@ -13,6 +13,7 @@
 #include "core/jsonx.h"
 #include "core/kohort_rules.h"
 #include "core/limits.h"
+#include "core/ratelimit.h"
 #include "core/settings.h"
 #include "core/validate.h"
 
@@ -45,7 +46,8 @@ known_key(int n)
         for (const struct setting_def *d = tables[t]; d->key != NULL; d++)
             if (n-- == 0)
                 return d->key;
-    return NULL;
+    /* the core settings after allowed_origins (listed here, their table is private) */
+    return n == 0 ? "rate_limit.secret" : n == 1 ? "rate_limit.publishable" : NULL;
 }
 
 /* What the APIs do with a stored value must succeed on any value the check let in. */
@@ -55,6 +57,7 @@ reread(const char *key, const char *v)
     char err[256], norm[LIMIT_SETTING_LEN], *save = NULL, list[LIMIT_SETTING_LEN];
     struct cherry_scale scale;
     struct kohort_tiers tiers;
+    struct ratelimit_policy policy;
     int64_t ms;
 
     if (v[0] == '\0')
@@ -70,6 +73,10 @@ reread(const char *key, const char *v)
     } else if (strcmp(key, "kohort.group_duration") == 0) {
         assert(kohort_duration_parse(v, &ms, err, sizeof err) == 0);
         assert(ms >= KOHORT_MIN_DURATION_MS && ms <= KOHORT_MAX_DURATION_MS);
+    } else if (strncmp(key, "rate_limit.", 11) == 0) {
+        assert(ratelimit_parse(v, &policy, norm, sizeof norm, err, sizeof err) == 0);
+        assert(strcmp(norm, v) == 0);
+        assert(policy.rate <= RATELIMIT_MAX && policy.burst <= RATELIMIT_MAX);
     } else if (strcmp(key, "allowed_origins") == 0) {
         snprintf(list, sizeof list, "%s", v);
         for (char *tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))

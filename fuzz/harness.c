@@ -37,7 +37,7 @@ struct fz_org {
     char key[4][IDS_KEY_LEN]; /* test pk, test sk, live pk, live sk */
     char v1[IDS_UUID_LEN], v1_short[IDS_SHORT_LEN], wh[64];
     char cherry[32], dd[24], tk[IDS_SHORT_LEN], tk_id[IDS_UUID_LEN], tk_cart[IDS_SHORT_LEN];
-    char ko[32], pg[32], share[40], cus[32];
+    char ko[32], pg[32], share[40], cus[32], session[80];
 };
 
 static struct {
@@ -351,6 +351,7 @@ placeholder(const struct fz_org *o, const char *name, size_t n)
         {"pg", offsetof(struct fz_org, pg)},
         {"share", offsetof(struct fz_org, share)},
         {"cus", offsetof(struct fz_org, cus)},
+        {"session", offsetof(struct fz_org, session)},
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -414,6 +415,20 @@ fz_line(const uint8_t **data, size_t *size)
     return s;
 }
 
+struct app *
+fz_app(void)
+{
+    fz_init();
+    return &g.app;
+}
+
+const char *
+fz_org_id(int org)
+{
+    fz_init();
+    return g.org[org % FZ_ORGS].id;
+}
+
 void
 fz_header(struct fz_request *r, const char *name, const char *value)
 {
@@ -465,6 +480,11 @@ add_auth(struct fz_ctx *c, const struct fz_request *r)
         snprintf(v, sizeof v, "%s:%s", pk, token);
         add_hdr(c, "authorization", v, r->org);
         add_hdr(c, "timestamp", ts, r->org);
+        break;
+    case FZ_AUTH_DASHBOARD:
+        snprintf(v, sizeof v, "orderd_dashboard=%s", o->session);
+        add_hdr(c, "Cookie", v, r->org);
+        add_hdr(c, "X-Orderd-Dashboard", "1", r->org);
         break;
     case FZ_AUTH_BASIC_SK:
         snprintf(v, sizeof v, "%s:", sk);
@@ -625,9 +645,11 @@ fz_run(const struct fz_request *r)
     fz_init();
     run(&c, r);
     status = c.req.resp.status;
-    if (getenv("FZ_DEBUG") != NULL)
+    if (getenv("FZ_DEBUG") != NULL) /* FZ_DEBUG=full: whole bodies */
         fprintf(stderr, "fuzz: %s %s -> %d %.*s\n", r->method, r->path, status,
-                (int)(c.req.resp.body_len > 600 ? 600 : c.req.resp.body_len),
+                (int)(c.req.resp.body_len > 600 && strcmp(getenv("FZ_DEBUG"), "full") != 0
+                          ? 600
+                          : c.req.resp.body_len),
                 c.req.resp.body ? c.req.resp.body : "");
     resp_clear(&c.req.resp);
     return status;
@@ -655,12 +677,19 @@ seed(int org, enum fz_auth auth, const char *method, const char *path, const cha
     struct jsonx_error err;
     struct jsonx *doc;
     struct fz_ctx c;
+    const char *cookie;
 
     r.body = body;
     r.body_len = body != NULL ? strlen(body) : 0;
     if (body != NULL)
         fz_header(&r, "Content-Type", "application/json");
+    fz_header(&r, "X-Orderd-Dashboard", "1");
     run(&c, &r);
+    /* the dashboard's sign-in: "orderd_dashboard=TOKEN; Path=…" */
+    cookie = resp_header_get(&c.req.resp, "Set-Cookie");
+    if (cookie != NULL && strncmp(cookie, "orderd_dashboard=", 17) == 0)
+        snprintf(g.org[org].session, sizeof g.org[org].session, "%.*s",
+                 (int)strcspn(cookie + 17, ";"), cookie + 17);
     doc = c.req.resp.body ? jsonx_parse(c.req.resp.body, c.req.resp.body_len, 64, &err) : NULL;
     if (c.req.resp.status < 200 || c.req.resp.status > 299 || doc == NULL) {
         fprintf(stderr, "fuzz: seeding %s %s failed: %d %.*s\n", method, path, c.req.resp.status,
@@ -814,6 +843,10 @@ seed_org(int i)
     d = seed(i, FZ_AUTH_BEARER_SK, "GET", "/kohort/payment-groups/{pg}", NULL);
     take(d, i ? "share_id" : "shareId", NULL, o->share, sizeof o->share);
     jsonx_free(d);
+    jsonx_free(seed(i, FZ_AUTH_NONE, "POST", "/dashboard/api/session",
+                    "{\"key\":\"{sk}\",\"other_key\":\"{sk_live}\"}"));
+    if (o->session[0] == '\0')
+        abort();
 }
 
 static void

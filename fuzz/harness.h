@@ -8,7 +8,8 @@
  * creates two orgs (A with default settings, B with every dialect setting changed:
  * Kohort snake case, JPY for Dropday, a Cherry price scale...) and seeds each through
  * the APIs themselves (a /v1 order and webhook endpoint, a Cherry order and plugin
- * info, a Dropday order, Threekit orders, a Kohort customer, group and order). From then
+ * info, a Dropday order, Threekit orders, a Kohort customer, group and order, a
+ * dashboard session). From then
  * on the store the handlers see is a wrapper: reads go to SQLite, writes are never
  * committed, so every run sees the same data and is reproducible:
  *   - an order change (SW_ORDER_MUTATE) runs the handler's mutate callback on the
@@ -18,9 +19,9 @@
  *
  * Placeholders in paths, queries, headers and bodies name the seeded data of the
  * request's org ({pk}, {sk}, {org}, {uuid}, {v1}, {cherry}, {dd}, {tk}, {tk_cart},
- * {ko}, {pg}, {share}, {cus}, {wh}; see fz_expand), so that a fuzzer can reach past
- * "not found". Every answer must have a status other than 500 (nothing here fails, so
- * an internal error is a bug) and, when JSON, parse as JSON.
+ * {ko}, {pg}, {share}, {cus}, {wh}, {session}: the dashboard session token; see
+ * fz_expand), so that a fuzzer can reach past "not found". Every answer must have a status other
+ * than 500 (nothing here fails, so an internal error is a bug) and, when JSON, parse as JSON.
  */
 #ifndef ORDERD_FUZZ_HARNESS_H
 #define ORDERD_FUZZ_HARNESS_H
@@ -28,6 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct app;
 
 #define FZ_MAX_HEADERS 16
 
@@ -39,6 +42,7 @@ enum fz_auth {
     FZ_AUTH_DROPDAY,   /* api-key: sk_…, account-id: org_… */
     FZ_AUTH_CHERRY,    /* authorization: pk:token, timestamp: now (signed over the path) */
     FZ_AUTH_BASIC_SK,  /* Authorization: Basic base64(sk_…:) */
+    FZ_AUTH_DASHBOARD, /* the dashboard's session cookie and CSRF header (test mode) */
     FZ_AUTH_COUNT
 };
 
@@ -67,6 +71,10 @@ int fz_run(const struct fz_request *r);
 /* A malloc'd, NUL-terminated copy of text (len bytes) with the placeholders of org
  * replaced; *out_len gets its length. */
 char *fz_expand(const char *text, size_t len, int org, size_t *out_len);
+/* The app (its store is the wrapper) and an org's id, for targets that call core
+ * entry points directly (fuzz_import). */
+struct app *fz_app(void);
+const char *fz_org_id(int org);
 /* The next line of the input (up to '\n' or the end) as a malloc'd string; advances
  * *data and *size past it. */
 char *fz_line(const uint8_t **data, size_t *size);
