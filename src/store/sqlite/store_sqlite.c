@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #define ORDER_COLS STORE_SQLITE_ORDER_COLS
 #define KEY_COLS                                                                                   \
@@ -132,8 +133,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 #define CUSTOM_STMTS   96
-#define TOUCH_MAX      256   /* distinct keys remembered between flushes */
-#define TOUCH_FLUSH_MS 10000 /* last-used times reach the database this often */
+#define TOUCH_MAX      256       /* distinct keys remembered between flushes */
+#define TOUCH_FLUSH_MS 10000     /* last-used times reach the database this often */
+#define PROBE_MS       1000      /* while writes fail, an idle committer tries a write this often */
+#define PROBE_MIN_FREE (4 << 20) /* a full disk ends with this much free (a WAL's worth) */
 
 struct store_conn {
     sqlite3 *db;
@@ -169,7 +172,22 @@ struct sqlite_store {
     } touch[TOUCH_MAX];
     int n_touch;
     int64_t last_touch_flush_ms;
+
+    /* A write-failure episode (full disk, I/O errors, database locked): set by the committer
+     * when a transaction fails for want of the database, cleared by the next one that
+     * commits. Logged once at each end; read by write_health (/readyz). */
+    pthread_mutex_t health_lock;
+    bool failing;
+    char fail_why[64];
+    int64_t fail_since_ms;
+    uint64_t fail_count;
 };
+
+/* On the committer thread: an unavailable database is logged once per episode by the
+ * committer, not by every statement that fails; the last reason is kept here. */
+static _Thread_local bool on_committer;
+static _Thread_local int last_unavailable;           /* SQLite result code, 0: none */
+static _Thread_local char last_unavailable_msg[160]; /* what failed and SQLite's message */
 
 #define S(s) ((struct sqlite_store *)(s))
 
@@ -203,7 +221,13 @@ map_rc(sqlite3 *db, int rc, const char *what)
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_NOMEM:
-        log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
+        if (!on_committer) {
+            log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
+        } else if (last_unavailable == 0) {
+            last_unavailable = rc;
+            snprintf(last_unavailable_msg, sizeof last_unavailable_msg, "%.40s: %.80s (%d)", what,
+                     sqlite3_errmsg(db), rc);
+        }
         return STORE_UNAVAILABLE;
     default:
         log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
@@ -1345,21 +1369,115 @@ touch_due(struct sqlite_store *s, int64_t now, bool force)
     return pending && (force || now - s->last_touch_flush_ms >= TOUCH_FLUSH_MS);
 }
 
+/* A short reason for /readyz (names no library): what an operator has to fix. */
+static const char *
+unavailable_reason(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return "the disk is full";
+    case SQLITE_IOERR:
+        return "I/O error";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "the database is locked by another process";
+    case SQLITE_READONLY:
+        return "the database is read-only";
+    case SQLITE_CANTOPEN:
+        return "the database files cannot be opened";
+    case SQLITE_NOMEM:
+        return "out of memory";
+    default:
+        return "the database is unavailable";
+    }
+}
+
+/* During a full-disk episode: is less than PROBE_MIN_FREE free? A small commit can still
+ * fit in WAL space a failed batch took; that does not end the episode. */
+static bool
+disk_still_full(struct sqlite_store *s)
+{
+    struct statvfs fs;
+
+    return s->failing && strcmp(s->fail_why, unavailable_reason(SQLITE_FULL)) == 0 &&
+           statvfs(s->path, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < PROBE_MIN_FREE;
+}
+
+/* After a transaction that wrote (ok) or failed for want of the database (!ok): starts or
+ * ends a write-failure episode, with one log line at each end. Committer thread only. */
+static void
+health_note(struct sqlite_store *s, bool ok)
+{
+    int64_t now = clock_now_ms();
+
+    if (!ok)
+        s->fail_count++;
+    if (ok == !s->failing || (ok && disk_still_full(s)))
+        return;
+    pthread_mutex_lock(&s->health_lock);
+    s->failing = !ok;
+    if (!ok) {
+        snprintf(s->fail_why, sizeof s->fail_why, "%s", unavailable_reason(last_unavailable));
+        s->fail_since_ms = now;
+        s->fail_count = 1;
+    }
+    pthread_mutex_unlock(&s->health_lock);
+    if (!ok)
+        log_error("store: writes are failing: %s (%s); writes that fail are answered 503",
+                  s->fail_why, last_unavailable_msg);
+    else
+        log_info("store: writes succeed again after %lld ms (%llu failed transactions)",
+                 (long long)(now - s->fail_since_ms), (unsigned long long)s->fail_count);
+    metrics_store_failing(!ok);
+}
+
+/* While writes fail and nothing is queued: one small write (a row rewritten with its own
+ * value), so the end of an episode is seen without client traffic. After a full disk, only
+ * once there is room again. */
+static void
+probe(struct sqlite_store *s)
+{
+    struct store_conn *c = &s->writer;
+    bool ok;
+
+    if (disk_still_full(s))
+        return;
+    last_unavailable = 0;
+    ok = exec_sql(c, "BEGIN IMMEDIATE") == STORE_OK &&
+         exec_sql(c, "UPDATE schema_version SET version = version WHERE component = 'core' AND "
+                     "version = 1") == STORE_OK &&
+         exec_sql(c, "COMMIT") == STORE_OK;
+    if (!ok) {
+        if (!sqlite3_get_autocommit(c->db))
+            exec_sql(c, "ROLLBACK");
+    }
+    if (ok || last_unavailable != 0)
+        health_note(s, ok);
+}
+
 /* Runs one batch: one transaction, a savepoint per write, one COMMIT (one fsync). A NULL
- * batch only does the housekeeping (last-used times). */
+ * batch only does the housekeeping (last-used times).
+ *
+ * A write whose own statements fail is rolled back to its savepoint; the others go on.
+ * But a full disk or an I/O error can make SQLite roll back the whole transaction, and a
+ * savepoint that cannot be rolled back would leave half a write: then, as when COMMIT
+ * fails, nothing of the batch is durable and every write of it is answered "unavailable"
+ * (503), never 2xx. */
 static void
 run_batch(struct sqlite_store *s, struct store_write *batch)
 {
-    bool committed;
+    bool committed, wrote = false;
     int n = 0;
     struct store_conn *c = &s->writer;
     struct store_write *w;
     enum store_rc rc;
     sqlite3_stmt *st;
-    int64_t now = clock_now_ms();
+    int64_t now = clock_now_ms(), changes;
 
+    last_unavailable = 0;
     rc = exec_sql(c, "BEGIN IMMEDIATE");
     for (w = batch; w != NULL; w = w->next) {
+        n++;
         w->conflict = SC_NONE;
         w->hook_code = 0;
         w->mutate_result = STORE_MUTATE_NOOP;
@@ -1367,36 +1485,51 @@ run_batch(struct sqlite_store *s, struct store_write *batch)
             w->rc = rc;
             continue;
         }
-        if (exec_sql(c, "SAVEPOINT w") != STORE_OK) {
-            w->rc = STORE_UNAVAILABLE;
+        changes = sqlite3_total_changes64(c->db);
+        rc = exec_sql(c, "SAVEPOINT w");
+        if (rc != STORE_OK) {
+            w->rc = rc;
             continue;
         }
         w->rc = apply(c, w);
+        if (sqlite3_get_autocommit(c->db)) {
+            rc = STORE_UNAVAILABLE; /* SQLite rolled the transaction back */
+            continue;
+        }
         if (w->rc != STORE_OK || w->mutate_result == STORE_MUTATE_ABORT)
-            exec_sql(c, "ROLLBACK TO w");
-        exec_sql(c, "RELEASE w");
+            rc = exec_sql(c, "ROLLBACK TO w");
+        else
+            wrote = wrote || sqlite3_total_changes64(c->db) > changes;
+        if (rc == STORE_OK)
+            rc = exec_sql(c, "RELEASE w");
     }
-    if (rc == STORE_OK && touch_due(s, now, batch == NULL))
+    if (rc == STORE_OK && touch_due(s, now, batch == NULL)) {
         touch_flush(s, now);
+        wrote = wrote || batch == NULL;
+    }
     if (rc == STORE_OK && now - s->last_expire_ms > 60000 &&
         (st = stmt(c, ST_IDEM_EXPIRE_ALL)) != NULL) {
         sqlite3_bind_int64(st, 1, now - LIMIT_IDEM_TTL_MS);
         exec_step(c, st, "idem expire all");
         s->last_expire_ms = now;
     }
-    committed = rc == STORE_OK && exec_sql(c, "COMMIT") == STORE_OK;
-    if (rc == STORE_OK && !committed) {
+    if (rc == STORE_OK && sqlite3_get_autocommit(c->db))
+        rc = STORE_UNAVAILABLE; /* the housekeeping lost the transaction */
+    if (rc == STORE_OK)
+        rc = exec_sql(c, "COMMIT");
+    committed = rc == STORE_OK;
+    if (!committed) {
         /* nothing of this batch is durable: nobody gets a 2xx */
-        exec_sql(c, "ROLLBACK");
+        if (!sqlite3_get_autocommit(c->db))
+            exec_sql(c, "ROLLBACK");
         for (w = batch; w != NULL; w = w->next)
-            if (w->rc == STORE_OK || w->rc == STORE_CONFLICT)
+            if (w->rc != STORE_FAIL)
                 w->rc = STORE_UNAVAILABLE;
     }
-    if (batch != NULL) {
-        for (w = batch; w != NULL; w = w->next)
-            n++;
+    if (batch != NULL)
         metrics_commit(n, committed);
-    }
+    if (last_unavailable != 0 || (committed && wrote))
+        health_note(s, committed && last_unavailable == 0);
     for (int i = 0; i < ST_COUNT; i++)
         if (c->st[i] != NULL)
             sqlite3_reset(c->st[i]);
@@ -1411,16 +1544,20 @@ committer_main(void *arg)
     struct store_write *batch, *w, *next, *last;
     int n;
 
+    on_committer = true;
     for (;;) {
         pthread_mutex_lock(&s->q_lock);
         while (s->q_head == NULL && !s->stopping) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += TOUCH_FLUSH_MS / 1000;
+            until.tv_sec += (s->failing ? PROBE_MS : TOUCH_FLUSH_MS) / 1000;
             if (pthread_cond_timedwait(&s->q_cond, &s->q_lock, &until) != 0 && s->q_head == NULL &&
-                touch_due(s, clock_now_ms(), true)) {
+                (s->failing || touch_due(s, clock_now_ms(), true))) {
                 pthread_mutex_unlock(&s->q_lock);
-                run_batch(s, NULL); /* idle: write the last-used times */
+                if (s->failing)
+                    probe(s); /* idle while writes fail: has the cause gone? */
+                else
+                    run_batch(s, NULL); /* idle: write the last-used times */
                 pthread_mutex_lock(&s->q_lock);
             }
         }
@@ -1448,6 +1585,19 @@ committer_main(void *arg)
         }
     }
     return NULL;
+}
+
+static enum store_rc
+s_write_health(struct store *base, char *why, size_t whylen)
+{
+    struct sqlite_store *s = S(base);
+    enum store_rc rc;
+
+    pthread_mutex_lock(&s->health_lock);
+    rc = s->failing ? STORE_UNAVAILABLE : STORE_OK;
+    snprintf(why, whylen, "%s", s->failing ? s->fail_why : "");
+    pthread_mutex_unlock(&s->health_lock);
+    return rc;
 }
 
 static void
@@ -1577,6 +1727,7 @@ s_close(struct store *base)
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_cond);
     pthread_mutex_destroy(&s->touch_lock);
+    pthread_mutex_destroy(&s->health_lock);
     free(s->path);
     free(s);
 }
@@ -1598,6 +1749,7 @@ static const struct store_ops sqlite_ops = {
     .read = s_read,
     .key_touch = s_key_touch,
     .audit_list = s_audit_list,
+    .write_health = s_write_health,
 };
 
 struct store *
@@ -1616,6 +1768,7 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
     pthread_mutex_init(&s->q_lock, NULL);
     pthread_cond_init(&s->q_cond, NULL);
     pthread_mutex_init(&s->touch_lock, NULL);
+    pthread_mutex_init(&s->health_lock, NULL);
     s->path = strdup(path);
     if (s->path == NULL || conn_open(&s->writer, path, true, err, errlen) != 0)
         goto fail;
