@@ -32,7 +32,9 @@
     "hash, org_id, mode, kind, display, sealed, created_ms, id, expires_ms, revoked_ms, "          \
     "last_used_ms"
 #define EVENT_COLS "org_id, mode, id, type, order_id, created_ms, request_id, data"
-#define IDEM_COLS  "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
+#define EVENT_SELECT                                                                               \
+    "org_id, mode, id, type, order_id, created_ms, request_id, " STORE_SQLITE_EVENT_DATA("events")
+#define IDEM_COLS "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
 /* List filters: each is added to the SQL only when given, so SQLite can use the
  * indexes (an "?x IS NULL OR col = ?x" form would force a scan). Bit i of a mask is
  * clause i; the SQL text for each (mask, order) is built once and shared. */
@@ -869,7 +871,7 @@ list_sql(int table, unsigned mask, bool asc)
     pthread_mutex_lock(&list_sql_lock);
     if (*slot == NULL) {
         buf_printf(&b, "SELECT %s FROM %s WHERE org_id = :org AND mode = :mode",
-                   table == 0 ? ORDER_COLS : EVENT_COLS, table == 0 ? "orders" : "events");
+                   table == 0 ? ORDER_COLS : EVENT_SELECT, table == 0 ? "orders" : "events");
         for (size_t i = 0; i < n; i++)
             if (mask & (1u << i))
                 buf_printf(&b, " AND %s", clauses[i]);
@@ -1071,8 +1073,11 @@ idem_insert(struct store_conn *c, struct store_write *w)
     return rc;
 }
 
+/* Inserts the event of a write that left its order's body as body (len bytes): an event
+ * whose data is that same body shares it (data ''; see schema migration 3) rather than
+ * storing a second copy. */
 static enum store_rc
-event_insert(struct store_conn *c, const struct event_row *e)
+event_insert(struct store_conn *c, const struct event_row *e, const char *body, size_t len)
 {
     sqlite3_stmt *st;
     enum store_rc rc;
@@ -1089,7 +1094,11 @@ event_insert(struct store_conn *c, const struct event_row *e)
     store_sqlite_bind_text(st, 5, e->order_id);
     sqlite3_bind_int64(st, 6, e->created_ms);
     store_sqlite_bind_text(st, 7, e->request_id);
-    store_sqlite_bind_text(st, 8, e->data);
+    if (body != NULL && e->data != NULL && strlen(e->data) == len &&
+        memcmp(e->data, body, len) == 0)
+        sqlite3_bind_text(st, 8, "", 0, SQLITE_STATIC);
+    else
+        store_sqlite_bind_text(st, 8, e->data);
     rc = exec_step(c, st, "event insert");
     return rc == STORE_OK ? store_sqlite_webhook_fanout(c, e) : rc; /* the outbox */
 }
@@ -1162,7 +1171,7 @@ apply_order_insert(struct store_conn *c, struct store_write *w)
         return rc;
     }
     if (rc == STORE_OK)
-        rc = event_insert(c, w->event);
+        rc = event_insert(c, w->event, o->body, o->body_len);
     if (rc == STORE_OK && w->after != NULL && (rc = w->after(c, w->hook_arg)) != STORE_OK)
         w->hook_code = 1;
     if (rc == STORE_OK)
@@ -1217,7 +1226,7 @@ apply_order_mutate(struct store_conn *c, struct store_write *w)
         if (rc == STORE_OK && sqlite3_changes(c->db) != 1)
             rc = STORE_FAIL;
         if (rc == STORE_OK)
-            rc = event_insert(c, w->event);
+            rc = event_insert(c, w->event, next.body, next.body ? strlen(next.body) : 0);
         if (rc == STORE_OK && w->after != NULL && (rc = w->after(c, w->hook_arg)) != STORE_OK)
             w->hook_code = 1;
     }

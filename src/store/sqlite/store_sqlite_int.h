@@ -30,6 +30,12 @@ extern const struct sqlite_migrations sqlite_migrations_webhooks;
  * savepoint that inserted the event, right after the insert. */
 enum store_rc store_sqlite_webhook_fanout(struct store_conn *c, const struct event_row *e);
 
+/* An event's data as readers must select it from events table (or alias) t: '' means the
+ * event shares its order's current body (core schema migration 3). */
+#define STORE_SQLITE_EVENT_DATA(t)                                                                 \
+    "CASE WHEN " t ".data = '' THEN (SELECT o.body FROM orders o WHERE o.org_id = " t              \
+    ".org_id AND o.mode = " t ".mode AND o.id = " t ".order_id) ELSE " t ".data END"
+
 /* The order columns in the order store_sqlite_order_from reads them. */
 #define STORE_SQLITE_ORDER_COLS                                                                    \
     "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "           \
