@@ -77,7 +77,8 @@ class PrivateTmpfs {
 async function startIn(fsx, db) {
   const port = await freePort();
   const child = spawn('nsenter', fsx.argv([ORDERD_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--db', db]), {
-    cwd: '/', env: mergeEnv({ ORDERD_ACCESS_LOG: '0' }), stdio: ['ignore', 'pipe', 'pipe'],
+    // checkpoints after every 64 WAL frames, so they run (and fail) while the disk is full
+    cwd: '/', env: mergeEnv({ ORDERD_ACCESS_LOG: '0', ORDERD_SQLITE_CHECKPOINT_FRAMES: '64' }), stdio: ['ignore', 'pipe', 'pipe'],
   });
   const srv = new Server(child, port, db);
   const up = await pollUntil(async () => {
@@ -190,8 +191,8 @@ test('a full disk: 503 without acknowledgement, reads go on, recovery without a 
     };
 
     // before: orders of /v1 and Dropday; enough for the WAL to have been checkpointed and
-    // restarted, so after the fill some commits still fit in its old frames and the
-    // checkpoint is what fails first
+    // restarted, so after the fill some commits still fit in its old frames and a
+    // checkpoint (which has to grow the database file) is what fails first
     for (let k = 0; k < 25; k++) {
       const wave = await Promise.all(Array.from({ length: 16 }, () => create('before')));
       for (const r of wave) assert.equal(r.status, 201, r.text);
@@ -324,6 +325,12 @@ test('a full disk: 503 without acknowledgement, reads go on, recovery without a 
     assert.equal((log.match(/store: writes are failing: the disk is full/g) ?? []).length, 1, log.slice(-4000));
     assert.equal((log.match(/store: writes succeed again/g) ?? []).length, 1, log.slice(-4000));
     assert.doesNotMatch(log, /sqlite .*full/, 'no log line per failed statement');
+    // the checkpointer (its own thread) failed too, said so once, and recovers by itself
+    const ckptFailed = (log.match(/store: checkpoints are failing: database or disk is full/g) ?? []).length;
+    assert.equal(ckptFailed, 1, log.slice(-4000));
+    const ckptBack = await pollUntil(() => (srv.stderr.match(/store: checkpoints succeed again/g) ?? []).length === ckptFailed, { tries: 200, interval: 50 });
+    assert.ok(ckptBack, `checkpoints recover\n${srv.describe()}`);
+    t.diagnostic(`checkpoint failures logged: ${ckptFailed}`);
 
     await check(sk, 'after recovery');
     t.diagnostic(`acknowledged ${acked.size}, refused ${refused.length}`);

@@ -155,6 +155,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define TOUCH_FLUSH_MS 10000     /* last-used times reach the database this often */
 #define PROBE_MS       1000      /* while writes fail, an idle committer tries a write this often */
 #define PROBE_MIN_FREE (4 << 20) /* a full disk ends with this much free (a WAL's worth) */
+#define CKPT_FRAMES    4096      /* WAL frames (16 MiB of 4 KiB pages) that wake the checkpointer */
+#define CKPT_RETRY_MS  1000      /* a failed checkpoint is tried again this often */
+#define CKPT_RESTART   4         /* WAL longer than this many CKPT_FRAMES: make it start over */
 
 struct store_conn {
     sqlite3 *db;
@@ -199,6 +202,19 @@ struct sqlite_store {
     char fail_why[64];
     int64_t fail_since_ms;
     uint64_t fail_count;
+
+    /* Checkpoints (WAL -> database file) run on their own thread and connection, so no
+     * commit waits for one: the writer's automatic checkpoint is off, and its WAL hook
+     * wakes the checkpointer once CKPT_FRAMES frames were added since the last one. */
+    struct store_conn ckpt_conn;
+    pthread_t checkpointer;
+    bool checkpointer_started;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    int wal_frames;  /* frames in the WAL after the last commit */
+    int ckpt_base;   /* frames in the WAL at the last checkpoint */
+    int ckpt_frames; /* CKPT_FRAMES, or ORDERD_SQLITE_CHECKPOINT_FRAMES */
+    bool ckpt_stop;
 };
 
 /* On the committer thread: an unavailable database is logged once per episode by the
@@ -1624,6 +1640,78 @@ committer_main(void *arg)
     return NULL;
 }
 
+/* The writer's WAL hook (after each commit, on the committer thread): wakes the
+ * checkpointer when CKPT_FRAMES frames were added since its last run (fewer runs copy each
+ * often-rewritten page fewer times). Always SQLITE_OK: the commit stands. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct sqlite_store *s = arg;
+
+    (void)db;
+    (void)name;
+    pthread_mutex_lock(&s->ckpt_lock);
+    if (frames < s->ckpt_base)
+        s->ckpt_base = 0; /* the WAL started over */
+    s->wal_frames = frames;
+    if (frames - s->ckpt_base >= s->ckpt_frames)
+        pthread_cond_signal(&s->ckpt_cond);
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return SQLITE_OK;
+}
+
+/* Copies the WAL into the database file. PASSIVE never blocks the committer or a reader;
+ * the WAL starts over from its beginning at the first commit after a checkpoint copied
+ * all of it. Under steady writes that never happens (more frames arrive while one runs),
+ * so once the WAL is CKPT_RESTART times CKPT_FRAMES long, a RESTART checkpoint follows
+ * the PASSIVE one: it waits for the transaction in progress, copies the few frames left
+ * and makes the next commit start the WAL over. A failure (full disk, I/O) is logged
+ * once until a checkpoint succeeds again; meanwhile the WAL grows and commits go on, and
+ * it is tried again every CKPT_RETRY_MS. */
+static void *
+checkpointer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    sqlite3 *db = s->ckpt_conn.db;
+    bool failing = false;
+    int frames, log_frames = 0, done_frames = 0, r;
+
+    pthread_mutex_lock(&s->ckpt_lock);
+    for (;;) {
+        while (!s->ckpt_stop && s->wal_frames - s->ckpt_base < s->ckpt_frames) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += CKPT_RETRY_MS / 1000;
+            if (pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &until) != 0 && failing)
+                break;
+        }
+        if (s->ckpt_stop)
+            break;
+        frames = s->wal_frames;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                      &done_frames);
+        if (r == SQLITE_OK && log_frames >= CKPT_RESTART * s->ckpt_frames)
+            r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames,
+                                          &done_frames);
+        if (r == SQLITE_BUSY)
+            r = SQLITE_OK; /* a RESTART that met a reader: the next run tries again */
+        if (r != SQLITE_OK && !failing)
+            log_error("store: checkpoints are failing: %s (%d); the WAL grows (%d frames) until "
+                      "one succeeds",
+                      sqlite3_errmsg(db), r, frames);
+        else if (r == SQLITE_OK && failing)
+            log_info("store: checkpoints succeed again (%d of %d WAL frames copied)", done_frames,
+                     log_frames);
+        failing = r != SQLITE_OK;
+        pthread_mutex_lock(&s->ckpt_lock);
+        if (!failing)
+            s->ckpt_base = done_frames < s->wal_frames ? done_frames : s->wal_frames;
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return NULL;
+}
+
 static enum store_rc
 s_write_health(struct store *base, char *why, size_t whylen)
 {
@@ -1756,15 +1844,25 @@ s_close(struct store *base)
         pthread_mutex_unlock(&s->q_lock);
         pthread_join(s->committer, NULL);
     }
+    if (s->checkpointer_started) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->checkpointer, NULL);
+    }
+    conn_close(&s->ckpt_conn);
     for (int i = 0; i < LIMIT_READ_CONNS; i++)
         conn_close(&s->readers[i]);
-    conn_close(&s->writer);
+    conn_close(&s->writer); /* the last connection: SQLite checkpoints and removes the WAL */
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->pool_cond);
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_cond);
     pthread_mutex_destroy(&s->touch_lock);
     pthread_mutex_destroy(&s->health_lock);
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
     free(s->path);
     free(s);
 }
@@ -1793,6 +1891,8 @@ struct store *
 store_sqlite_open(const char *path, char *err, size_t errlen)
 {
     struct sqlite_store *s = calloc(1, sizeof *s);
+    const char *env;
+    char *end;
 
     err[0] = '\0';
     if (s == NULL) {
@@ -1806,12 +1906,34 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
     pthread_cond_init(&s->q_cond, NULL);
     pthread_mutex_init(&s->touch_lock, NULL);
     pthread_mutex_init(&s->health_lock, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
+    s->ckpt_frames = CKPT_FRAMES;
+    if ((env = getenv("ORDERD_SQLITE_CHECKPOINT_FRAMES")) != NULL) {
+        long v = strtol(env, &end, 10);
+        if (*env == '\0' || *end != '\0' || v < 16 || v > 1000000) {
+            snprintf(err, errlen, "ORDERD_SQLITE_CHECKPOINT_FRAMES must be 16 to 1000000");
+            goto fail;
+        }
+        s->ckpt_frames = (int)v;
+    }
     s->path = strdup(path);
     if (s->path == NULL || conn_open(&s->writer, path, true, err, errlen) != 0)
         goto fail;
     for (int i = 0; i < LIMIT_READ_CONNS; i++)
         if (conn_open(&s->readers[i], path, false, err, errlen) != 0)
             goto fail;
+    if (conn_open(&s->ckpt_conn, path, false, err, errlen) != 0 ||
+        sqlite3_exec(s->ckpt_conn.db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(s->ckpt_conn.db, 200); /* a RESTART waits this long at most */
+    sqlite3_wal_autocheckpoint(s->writer.db, 0);
+    sqlite3_wal_hook(s->writer.db, wal_hook, s);
+    if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the checkpointer thread");
+        goto fail;
+    }
+    s->checkpointer_started = true;
     if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the committer thread");
         goto fail;
