@@ -362,7 +362,8 @@ conn_open(struct store_conn *c, const char *path, bool writer, char *err, size_t
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 
     memset(c, 0, sizeof *c);
-    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &c->db, flags,
+                        store_sqlite_vfs_init() == 0 ? STORE_SQLITE_VFS : NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path,
                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
         return -1;

@@ -58,6 +58,13 @@ enum store_rc store_sqlite_collect(struct store_conn *c, sqlite3_stmt *st, size_
                                    void (*free_rows)(void *rows, size_t n), void **rows, size_t *n,
                                    const char *what);
 
+/* The VFS every connection of the store opens with (store/sqlite/vfs.c): the default one,
+ * with the writes of a commit to the WAL gathered into few calls until its sync.
+ * Registered once by store_sqlite_vfs_init (0, or -1 when it could not be: then the
+ * default VFS is used). Every connection that writes must use synchronous=FULL. */
+#define STORE_SQLITE_VFS "orderd"
+int store_sqlite_vfs_init(void);
+
 sqlite3 *store_sqlite_db(struct store_conn *c);
 /* A statement for sql, prepared once per connection (keyed by the sql pointer: pass a
  * string literal or a static), reset and unbound. NULL on error (logged). */
