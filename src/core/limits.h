@@ -36,7 +36,7 @@
 #define LIMIT_CONN_TIMEOUT_S   30                   /* idle connection timeout */
 #define LIMIT_CONNECTIONS      10000                /* connections in all */
 #define LIMIT_CONN_PER_IP      256                  /* connections per client address */
-#define LIMIT_CONN_MEMORY      (64 * 1024)          /* libmicrohttpd per-connection pool */
+#define LIMIT_CONN_MEMORY      (32 * 1024)          /* libmicrohttpd per-connection pool */
 #define LIMIT_COMMIT_BATCH     256                  /* writes per group-commit transaction */
 #define LIMIT_SHUTDOWN_WAIT_MS 10000                /* graceful shutdown: in-flight drain */
 #define LIMIT_LINGER_MS        3000                 /* lingering close after an early 413/431 */
