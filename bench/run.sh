@@ -4,7 +4,8 @@
 # Fastify + PostgreSQL peer, each driven by wrk in one run, then one table with the
 # ratios. A benchmark, not a test: it asserts nothing, it reports.
 #
-# env: DUR (10 s per case), WRK_T (2), WRK_C (64), CASES ("create get nginx peer")
+# env: DUR (10 s per case), WRK_T (2), WRK_C (64), CASES ("create get nginx peer"),
+# PEER_DIR (the shared bench directory; default ../shared/bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-10}
@@ -12,7 +13,13 @@ WRK_T=${WRK_T:-2}
 WRK_C=${WRK_C:-64}
 CASES=${CASES:-"create get nginx peer"}
 ROOT=/tmp/orderd-bench
-PEER=../shared/bench
+PEER=${PEER_DIR:-../shared/bench}
+if [ ! -d "$PEER" ]; then # in a git worktree: the shared dir is beside the main checkout
+  common=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+  if [ -n "$common" ] && [ -d "$(dirname "$common")/../shared/bench" ]; then
+    PEER=$(cd "$(dirname "$common")/../shared/bench" && pwd)
+  fi
+fi
 ORDERD_PORT=18190
 NGINX_PORT=18180
 PEER_PORT=18480
@@ -47,12 +54,20 @@ wait_port() {
   return 1
 }
 
-# run NAME URL SCRIPT [args...]: one wrk run, its RESULT line appended to $OUT
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, of a process
+
+# run NAME URL SCRIPT [args...]: one wrk run, its RESULT line appended to $OUT; with SERVER_PID
+# set, the server's CPU time per request (cpu_us) is added to it
 run() {
-  local name=$1 url=$2 script=$3 line
+  local name=$1 url=$2 script=$3 line t0=0 t1=0
   shift 3
+  [ -n "${SERVER_PID:-}" ] && t0=$(cpu_ticks "$SERVER_PID")
   line=$(wrk -t"$WRK_T" -c"$WRK_C" -d"${DUR}s" --timeout 10s -s "$script" "$url" -- "$@" |
     grep '^RESULT ' | sed 's/^RESULT //')
+  if [ -n "${SERVER_PID:-}" ]; then
+    t1=$(cpu_ticks "$SERVER_PID")
+    line=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r['cpu_us']=round(($t1-$t0)/$(getconf CLK_TCK)*1e6/max(r['requests'],1)); print(json.dumps(r))" "$line")
+  fi
   echo "$name $line" >> "$OUT"
   echo "  $name: $line" >&2
 }
@@ -69,6 +84,7 @@ ORDERD_ACCESS_LOG=0 ./build/orderd serve --listen 127.0.0.1:$ORDERD_PORT --db sq
 orderd_pid=$!
 pids+=("$orderd_pid")
 wait_port $ORDERD_PORT
+SERVER_PID=$orderd_pid
 if [[ " $CASES " == *" create "* ]]; then
   run "orderd POST /v1/orders" http://127.0.0.1:$ORDERD_PORT/ bench/create.lua "$sk"
 fi
@@ -85,6 +101,7 @@ if [[ " $CASES " == *" get "* ]]; then
 fi
 kill -TERM $orderd_pid && wait $orderd_pid || true
 pids=()
+SERVER_PID=
 rows=$(python3 -c "import sqlite3; print(sqlite3.connect('$ROOT/o.db').execute(\"select count(*) from orders where external_id like 'B-%'\").fetchone()[0])")
 echo "orderd-rows $rows" >> "$OUT"
 
@@ -122,10 +139,11 @@ for line in open(sys.argv[1]):
     if "errors" not in r:  # the shared peer script's field names
         r["errors"] = sum(r.get(k, 0) for k in ("connect_err", "read_err", "write_err", "timeouts"))
     res[name] = r
-print("\n| case | req/s | p50 ms | p99 ms | non-2xx | errors |")
-print("|---|---:|---:|---:|---:|---:|")
+print("\n| case | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU us/req |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for name, r in res.items():
-    print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['non2xx']} | {r['errors']} |")
+    cpu = r.get("cpu_us", "")
+    print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['non2xx']} | {r['errors']} | {cpu} |")
 c = res.get("orderd POST /v1/orders")
 if c and rows is not None:
     ok = c["requests"] - c["non2xx"]

@@ -223,6 +223,10 @@ struct store_ops {
     /* The org's audit log, newest first, at most limit entries. */
     enum store_rc (*audit_list)(struct store *s, const char *org_id, int limit,
                                 struct audit_row **rows, size_t *n);
+    /* Optional (NULL: no such state). STORE_UNAVAILABLE while writes fail for want of the
+     * database (full disk, I/O errors), with a short reason for operators in why; the
+     * backend keeps trying and returns STORE_OK once a write commits again. */
+    enum store_rc (*write_health)(struct store *s, char *why, size_t whylen);
 };
 
 struct store {

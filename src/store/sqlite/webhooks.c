@@ -115,8 +115,10 @@ static const char *const sql_claim =
     "e.disabled_ms IS NULL ORDER BY d.next_attempt_ms LIMIT ?4) "
     "RETURNING org_id, mode, id, endpoint_id, event_id, event_type, attempts, created_ms";
 static const char *const sql_job_load =
-    "SELECT e.url, e.secret, v.created_ms, v.data FROM webhook_endpoints e, events v WHERE "
-    "e.org_id = ?1 AND e.mode = ?2 AND e.id = ?3 AND v.org_id = ?1 AND v.mode = ?2 AND v.id = ?4";
+    "SELECT e.url, e.secret, v.created_ms, " STORE_SQLITE_EVENT_DATA(
+        "v") " FROM webhook_endpoints e, events v WHERE "
+             "e.org_id = ?1 AND e.mode = ?2 AND e.id = ?3 AND v.org_id = ?1 AND v.mode = ?2 AND "
+             "v.id = ?4";
 static const char *const sql_next_due =
     "SELECT min(max(d.next_attempt_ms, coalesce(d.lease_until_ms, 0))) FROM webhook_deliveries d "
     "JOIN webhook_endpoints e ON e.org_id = d.org_id AND e.mode = d.mode AND e.id = "
