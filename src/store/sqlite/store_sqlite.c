@@ -19,6 +19,7 @@
 #include "store/sqlite/schema.h"
 #include "store/sqlite/store_sqlite_int.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -136,6 +137,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define TOUCH_FLUSH_MS 10000 /* last-used times reach the database this often */
 
 struct store_conn {
+    enum store_backend backend; /* first (store_int.h); zero: SQLite */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     bool busy;
