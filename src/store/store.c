@@ -5,6 +5,7 @@
  */
 #include "store/store.h"
 
+#include "store/pg/store_pg.h"
 #include "store/sqlite/store_sqlite.h"
 
 #include <pthread.h>
@@ -17,10 +18,8 @@ store_open(const char *url, char *err, size_t errlen)
 {
     if (strncmp(url, "sqlite:", 7) == 0)
         return store_sqlite_open(url + 7, err, errlen);
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        snprintf(err, errlen, "the PostgreSQL store is not available in this build yet");
-        return NULL;
-    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return store_pg_open(url, err, errlen);
     snprintf(err, errlen, "unknown database URL (want sqlite:PATH or postgres://…)");
     return NULL;
 }

@@ -4,8 +4,11 @@
  * answers STORE_UNAVAILABLE (the API answers 503) with a log line.
  */
 #include "store/pg/store_pg_api.h"
+#include "store/pg/store_pg_int.h"
 
 #include "core/log.h"
+
+const struct pg_migrations pg_migrations_cherry = {"cherry", NULL, 0};
 
 enum store_rc
 cherry_pg_seen_check(struct store *s, const struct cherry_seen *r, int window,

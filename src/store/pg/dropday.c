@@ -4,8 +4,11 @@
  * answers STORE_UNAVAILABLE (the API answers 503) with a log line.
  */
 #include "store/pg/store_pg_api.h"
+#include "store/pg/store_pg_int.h"
 
 #include "core/log.h"
+
+const struct pg_migrations pg_migrations_dropday = {"dropday", NULL, 0};
 
 enum store_rc
 dropday_pg_next_reference(struct store_conn *c, const char *org_id, enum key_mode mode,

@@ -4,8 +4,11 @@
  * answers STORE_UNAVAILABLE (the API answers 503) with a log line.
  */
 #include "store/pg/store_pg_api.h"
+#include "store/pg/store_pg_int.h"
 
 #include "core/log.h"
+
+const struct pg_migrations pg_migrations_kohort = {"kohort", NULL, 0};
 
 enum store_rc
 kohort_pg_group_get(struct store_conn *c, const char *org_id, enum key_mode mode,

@@ -4,8 +4,11 @@
  * answers STORE_UNAVAILABLE (the API answers 503) with a log line.
  */
 #include "store/pg/store_pg_api.h"
+#include "store/pg/store_pg_int.h"
 
 #include "core/log.h"
+
+const struct pg_migrations pg_migrations_threekit = {"threekit", NULL, 0};
 
 enum store_rc
 threekit_pg_list(struct store *s, const struct threekit_list_query *q, struct order_row **rows,
