@@ -478,8 +478,10 @@ map_result(struct pg_conn *c, const PGresult *res, const char *what)
     }
     if (state == NULL)
         state = "";
+    if (strcmp(state, "23505") == 0)
+        return STORE_CONFLICT; /* a unique key: the caller tells which */
     if (strncmp(state, "23", 2) == 0)
-        return STORE_CONFLICT; /* integrity: the caller tells which */
+        rc = STORE_CONFLICT; /* other integrity violations: conflicts too, but logged */
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
         strncmp(state, "57P", 3) == 0 || strncmp(state, "58", 2) == 0 ||
         strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
@@ -1451,7 +1453,13 @@ apply_order_insert(struct pg_conn *c, struct store_write *w)
     order_params(&p, w->order);
     rc = pg_exec(as_store_conn(c), sql_order_insert_try, &p, &added, "order insert");
     if (rc == STORE_OK && added == 0) {
-        order_conflict(c, w);
+        /* The insert waited for the transaction that holds the key to end. If that was
+         * the same request through another process, its stored answer wins here too. */
+        if (w->idem != NULL && w->idem->key != NULL &&
+            idem_get_on(c, w->idem->org_id, w->idem->mode, w->idem->key, &w->existing) == STORE_OK)
+            w->conflict = SC_IDEMPOTENCY;
+        else
+            order_conflict(c, w);
         return STORE_CONFLICT;
     }
     if (rc == STORE_OK)

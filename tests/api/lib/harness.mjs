@@ -2,7 +2,6 @@
 // a tiny HTTP client and a raw-socket client. Node 20 built-ins only.
 import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,7 +15,6 @@ export const ORDERD_BIN = process.env.ORDERD_BIN || path.join(REPO_ROOT, 'build'
 // cluster, ORDERD_TEST_PG_URL (tools/test.sh starts it with tools/pg-test-cluster.sh),
 // or, when that is not set, a cluster this test process starts and stops itself.
 export const PG_MODE = process.env.ORDERD_TEST_PG === '1';
-export const BACKEND = PG_MODE ? 'postgres' : 'sqlite';
 
 const POLL_TRIES = 200;
 const POLL_INTERVAL_MS = 25;
@@ -56,14 +54,6 @@ export function pgSql(db, sql, { args = [] } = {}) {
   const r = spawnSync(path.join(c.bin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', `${c.url}/${db}`, ...args, '-c', sql], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, `psql ${sql}: ${r.stderr}`);
   return r.stdout;
-}
-
-/**
- * A test that only means something on the SQLite store (its files, its paths): defined in
- * the SQLite passes only, so a PostgreSQL pass neither runs nor counts it.
- */
-export function sqliteOnlyTest(name, opts, fn) {
-  if (!PG_MODE) test(name, opts, fn);
 }
 
 /** Resolves after `ms`; used only as the interval between polls of a condition. */
