@@ -25,6 +25,29 @@ store_open(const char *url, char *err, size_t errlen)
 }
 
 void
+store_url_for_log(const char *url, char *out, size_t size)
+{
+    const char *auth = strstr(url, "://"), *end, *at, *colon, *pw;
+    char tmp[1024];
+
+    snprintf(out, size, "%s", url);
+    if (strncmp(url, "postgres", 8) != 0 || auth == NULL)
+        return;
+    auth += 3;
+    end = auth + strcspn(auth, "/?");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon != NULL)
+        snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
+    pw = strstr(out, "password=");
+    if (pw != NULL) { /* a password given as a URI parameter */
+        snprintf(tmp, sizeof tmp, "%.*s***%s", (int)(pw + 9 - out), out,
+                 pw + 9 + strcspn(pw + 9, "&"));
+        snprintf(out, size, "%s", tmp);
+    }
+}
+
+void
 store_close(struct store *s)
 {
     if (s != NULL)

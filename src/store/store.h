@@ -233,6 +233,8 @@ struct store {
  * message in err. The committer thread starts here. */
 struct store *store_open(const char *url, char *err, size_t errlen);
 void store_close(struct store *s);
+/* url with any password replaced by "***", for logs (postgres://user:***@host/db). */
+void store_url_for_log(const char *url, char *out, size_t size);
 /* Submits a write and waits for it (for the CLI); returns w->rc. */
 enum store_rc store_write_wait(struct store *s, struct store_write *w);
 
