@@ -249,6 +249,7 @@ struct pg_store {
 
     pthread_t committer;
     bool committer_started;
+    pthread_mutex_t writer_lock; /* the committer's connection: committer or migrate */
     pthread_mutex_t q_lock;
     pthread_cond_t q_cond;
     struct store_write *q_head, *q_tail;
@@ -1934,14 +1935,18 @@ committer_main(void *arg)
             until.tv_sec += TOUCH_FLUSH_MS / 1000;
             if (pthread_cond_timedwait(&s->q_cond, &s->q_lock, &until) != 0 && s->q_head == NULL) {
                 pthread_mutex_unlock(&s->q_lock);
+                pthread_mutex_lock(&s->writer_lock);
                 housekeeping(s, true); /* idle: write the last-used times */
+                pthread_mutex_unlock(&s->writer_lock);
                 pthread_mutex_lock(&s->q_lock);
             }
         }
         if (s->q_head == NULL && s->stopping) {
             pthread_mutex_unlock(&s->q_lock);
+            pthread_mutex_lock(&s->writer_lock);
             if (touch_due(s, clock_now_ms(), true))
                 housekeeping(s, true);
+            pthread_mutex_unlock(&s->writer_lock);
             break;
         }
         batch = last = s->q_head;
@@ -1954,13 +1959,17 @@ committer_main(void *arg)
         pthread_mutex_unlock(&s->q_lock);
         metrics_queue_add(-n);
 
+        pthread_mutex_lock(&s->writer_lock);
         run_batch(s, batch);
+        pthread_mutex_unlock(&s->writer_lock);
         for (w = batch; w != NULL; w = next) {
             next = w->next; /* done may free or resubmit w */
             w->next = NULL;
             w->done(w);
         }
+        pthread_mutex_lock(&s->writer_lock);
         housekeeping(s, false);
+        pthread_mutex_unlock(&s->writer_lock);
     }
     return NULL;
 }
@@ -2051,10 +2060,13 @@ s_migrate(struct store *base, char *err, size_t errlen)
     int rc = -1;
 
     err[0] = '\0';
-    /* The committer is idle during migration: serve migrates before listening, and the
-     * CLI migrates before its first write. The advisory lock serialises processes. */
+    /* serve migrates before listening and the CLI before its first write; the lock keeps
+     * the committer's housekeeping off the connection meanwhile, and the advisory lock
+     * serialises processes */
+    pthread_mutex_lock(&s->writer_lock);
     if (conn_ready(c) != STORE_OK) {
         snprintf(err, errlen, "cannot connect to PostgreSQL to migrate");
+        pthread_mutex_unlock(&s->writer_lock);
         return -1;
     }
     snprintf(sql, sizeof sql,
@@ -2084,6 +2096,7 @@ out:
         PQclear(PQexec(c->pg, "ROLLBACK"));
     c->n_stmts = 0; /* statements prepared before may name tables that did not exist */
     PQclear(PQexec(c->pg, "DEALLOCATE ALL"));
+    pthread_mutex_unlock(&s->writer_lock);
     return rc;
 }
 
@@ -2107,6 +2120,7 @@ s_close(struct store *base)
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_cond);
     pthread_mutex_destroy(&s->touch_lock);
+    pthread_mutex_destroy(&s->writer_lock);
     free(s->url);
     free(s);
 }
@@ -2147,6 +2161,8 @@ store_pg_open(const char *url, char *err, size_t errlen)
     pthread_mutex_init(&s->q_lock, NULL);
     pthread_cond_init(&s->q_cond, NULL);
     pthread_mutex_init(&s->touch_lock, NULL);
+    pthread_mutex_init(&s->writer_lock, NULL);
+    s->last_expire_ms = clock_now_ms(); /* the first sweep a minute after start */
     s->url = strdup(url);
     s->writer.backend = STORE_BACKEND_PG;
     s->writer.store = s;
