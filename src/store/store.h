@@ -170,6 +170,10 @@ struct store_write {
     store_tx_fn before, after, custom;
     void *hook_arg;
     int hook_code;
+    /* SW_ORDER_INSERT: before and after use no SQL (they get a NULL connection): the
+     * store may run them apart from the write's statements, before or after them, and
+     * more than once. PostgreSQL then sends the write in its pipeline. */
+    bool hooks_no_sql;
     /* SW_ORG_INSERT: org + keys. SW_ORG_SETTINGS: org->id and org->settings. */
     struct org_rec *org;
     struct key_rec *keys;

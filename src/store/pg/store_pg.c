@@ -1654,13 +1654,17 @@ apply(struct pg_conn *c, struct store_write *w)
 
 /* ---- writes, as one pipeline ---- */
 
-/* A write the pipeline can carry: a create with no API hooks, whose every statement
- * either succeeds or fails (a failure sends the batch down the other path). */
+/* A write the pipeline can carry: a create whose hooks use no SQL, and whose every
+ * statement either succeeds or fails (a failure sends the batch down the other path). */
 static bool
 pipelinable(const struct store_write *w)
 {
-    return w->kind == SW_ORDER_INSERT && w->before == NULL && w->after == NULL && w->audit == NULL;
+    return w->kind == SW_ORDER_INSERT && w->audit == NULL &&
+           ((w->before == NULL && w->after == NULL) || w->hooks_no_sql);
 }
+
+/* Where each write of a batch goes. */
+enum piped { PIPED_NO, PIPED_YES, PIPED_DONE /* finished before any SQL: w->rc set */ };
 
 enum pipe_result {
     PIPE_OPEN,      /* the writes are applied; the transaction is still open */
@@ -1694,10 +1698,28 @@ pipe_statements(const struct store_write *w, const char *sql[5], struct pg_param
     return n;
 }
 
-/* Sends BEGIN, every pipelinable write of the batch (marked in piped[]) and, when
+/* Runs the SQL-free hooks of a piped write (the answer and its idempotency record are
+ * rendered there); a failure finishes the write at once, as it would undo it. */
+static bool
+pipe_hooks(struct store_write *w)
+{
+    enum store_rc rc = STORE_OK;
+
+    if (w->before != NULL)
+        rc = w->before(NULL, w->hook_arg);
+    if (rc == STORE_OK && w->after != NULL)
+        rc = w->after(NULL, w->hook_arg);
+    if (rc != STORE_OK) {
+        w->rc = rc;
+        w->hook_code = 1;
+    }
+    return rc == STORE_OK;
+}
+
+/* Sends BEGIN, every pipelinable write of the batch (PIPED_YES in piped[]) and, when
  * commit, COMMIT, then one sync, and reads every result. */
 static enum pipe_result
-pipe_run(struct pg_conn *c, struct store_write *batch, const bool *piped, bool commit)
+pipe_run(struct pg_conn *c, struct store_write *batch, unsigned char *piped, bool commit)
 {
     struct pipe_write {
         const char *sql[5];
@@ -1721,8 +1743,12 @@ pipe_run(struct pg_conn *c, struct store_write *batch, const bool *piped, bool c
         goto out;
     /* prepare first: synchronous calls are not allowed inside a pipeline */
     for (w = batch; w != NULL && rc == STORE_OK; w = w->next, k++) {
-        if (!piped[k])
+        if (piped[k] != PIPED_YES)
             continue;
+        if (!pipe_hooks(w)) {
+            piped[k] = PIPED_DONE;
+            continue;
+        }
         pw[k].n = pipe_statements(w, pw[k].sql, pw[k].params);
         for (int i = 0; i < pw[k].n && rc == STORE_OK; i++)
             if (stmt_name(c, pw[k].sql[i], name, &rc) != NULL && name[0] == '\0')
@@ -1738,7 +1764,7 @@ pipe_run(struct pg_conn *c, struct store_write *batch, const bool *piped, bool c
     sent[n_sent++] = "BEGIN";
     k = 0;
     for (w = batch; ok && w != NULL; w = w->next, k++) {
-        for (int i = 0; piped[k] && ok && i < pw[k].n; i++) {
+        for (int i = 0; piped[k] == PIPED_YES && ok && i < pw[k].n; i++) {
             const struct pg_params *p = &pw[k].params[i];
             stmt_name(c, pw[k].sql[i], name, &rc);
             ok = PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0) == 1;
@@ -1856,7 +1882,8 @@ static void
 run_batch(struct pg_store *s, struct store_write *batch)
 {
     struct pg_conn *c = &s->writer;
-    bool piped[LIMIT_COMMIT_BATCH] = {false}, any_piped = false, all_piped = true;
+    unsigned char piped[LIMIT_COMMIT_BATCH] = {PIPED_NO};
+    bool any_piped = false, all_piped = true;
     bool open = false, committed = false;
     enum store_rc rc = conn_ready(c);
     struct store_write *w;
@@ -1867,9 +1894,9 @@ run_batch(struct pg_store *s, struct store_write *batch)
         w->hook_code = 0;
         w->mutate_result = STORE_MUTATE_NOOP;
         w->rc = STORE_OK;
-        piped[n] = n < LIMIT_COMMIT_BATCH && pipelinable(w);
-        any_piped |= piped[n];
-        all_piped &= piped[n];
+        piped[n] = n < LIMIT_COMMIT_BATCH && pipelinable(w) ? PIPED_YES : PIPED_NO;
+        any_piped |= piped[n] == PIPED_YES;
+        all_piped &= piped[n] == PIPED_YES;
     }
     if (rc == STORE_OK && any_piped) {
         switch (pipe_run(c, batch, piped, all_piped)) {
@@ -1880,7 +1907,9 @@ run_batch(struct pg_store *s, struct store_write *batch)
             open = true;
             break;
         case PIPE_REDO:
-            memset(piped, 0, sizeof piped);
+            for (k = 0; k < n; k++)
+                if (piped[k] == PIPED_YES)
+                    piped[k] = PIPED_NO;
             break;
         case PIPE_DOWN:
             rc = STORE_UNAVAILABLE;
@@ -1892,7 +1921,7 @@ run_batch(struct pg_store *s, struct store_write *batch)
             rc = exec_plain(c, "BEGIN");
         c->in_tx = rc == STORE_OK;
         for (w = batch, k = 0; rc == STORE_OK && w != NULL; w = w->next, k++) {
-            if (piped[k])
+            if (piped[k] != PIPED_NO)
                 continue;
             if (exec_plain(c, "SAVEPOINT w") != STORE_OK) {
                 rc = STORE_UNAVAILABLE;
