@@ -1882,7 +1882,7 @@ static void
 run_batch(struct pg_store *s, struct store_write *batch)
 {
     struct pg_conn *c = &s->writer;
-    unsigned char piped[LIMIT_COMMIT_BATCH] = {PIPED_NO};
+    unsigned char piped[LIMIT_COMMIT_BATCH] = {PIPED_NO}; /* committer_main takes no more */
     bool any_piped = false, all_piped = true;
     bool open = false, committed = false;
     enum store_rc rc = conn_ready(c);
@@ -1894,7 +1894,7 @@ run_batch(struct pg_store *s, struct store_write *batch)
         w->hook_code = 0;
         w->mutate_result = STORE_MUTATE_NOOP;
         w->rc = STORE_OK;
-        piped[n] = n < LIMIT_COMMIT_BATCH && pipelinable(w) ? PIPED_YES : PIPED_NO;
+        piped[n] = pipelinable(w) ? PIPED_YES : PIPED_NO;
         any_piped |= piped[n] == PIPED_YES;
         all_piped &= piped[n] == PIPED_YES;
     }
