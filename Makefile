@@ -2,7 +2,7 @@
 # orderd: `make run` and `make test` do everything on a fresh Debian 12 machine (as root).
 # The build itself is Meson + Ninja; this file wraps it and installs what is missing.
 
-APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format clang \
+APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format clang chromium \
 	libclang-rt-dev openssl \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libcurl4-openssl-dev \
 	libpq-dev postgresql

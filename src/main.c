@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c -- the command line (DESIGN.md's contract): serve, org create|set|show,
- * migrate. Parses arguments and environment, opens the store, and starts or stops the
- * server; nothing else. Exit codes: 0 ok, 1 failure, 2 usage.
+ * key, audit, export, import (cli_io.c), migrate. Parses arguments and environment, opens the
+ * store, and starts or stops the server; nothing else. Exit codes: 0 ok, 1 failure, 2 usage.
  */
 #include "core/app.h"
 #include "core/auth.h"
@@ -13,9 +13,11 @@
 #include "core/limits.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/settings.h"
 #include "core/svc.h"
 #include "api/api.h"
+#include "cli_io.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -41,6 +43,9 @@ struct opts {
     const char *name;
     const char *tls_cert, *tls_key;
     const char *mode, *kind, *expires_in, *limit;
+    const char *org;                           /* export, import: --org */
+    bool json_ok;                              /* set before parsing: the command knows --json */
+    bool json;                                 /* import: --json */
     const char *dialect_listen[MAX_LISTENERS]; /* "NAME=ADDR:PORT" */
     int n_dialect_listen;
     const char *args[MAX_ARGS]; /* positional arguments after the subcommand words */
@@ -60,6 +65,9 @@ usage(void)
             "                       [--expires-in DURATION]   (old keys' grace: 24h by default)\n"
             "       orderd key revoke ORG_ID KEY_ID\n"
             "       orderd audit ORG_ID [--limit N]\n"
+            "       orderd export --org ORG [--mode test|live] > FILE\n"
+            "       orderd import --org ORG [--mode test|live] [--json] FILE|-\n"
+            "                     (--mode: test by default)\n"
             "       orderd migrate [--db URL]\n"
             "  --db sqlite:PATH (default %s) or postgres://...; env ORDERD_DB\n"
             "  --listen ADDR:PORT (default %s); env ORDERD_LISTEN\n"
@@ -88,6 +96,7 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
         {"--kind", &o->kind},
         {"--expires-in", &o->expires_in},
         {"--limit", &o->limit},
+        {"--org", &o->org},
         {"--tls-cert", &o->tls_cert},
         {"--tls-key", &o->tls_key},
     };
@@ -103,6 +112,10 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
                 return -1;
             }
             dst = &o->dialect_listen[o->n_dialect_listen++];
+        }
+        if (dst == NULL && o->json_ok && strcmp(argv[i], "--json") == 0) {
+            o->json = true;
+            continue;
         }
         if (dst != NULL) {
             if (i + 1 >= argc) {
@@ -603,6 +616,35 @@ out:
     return rc;
 }
 
+/* export and import: --org ORG [--mode test|live]; FILE for import. */
+static int
+cmd_export_import(struct opts *o, bool import)
+{
+    struct app app = {0};
+    struct store *s;
+    struct org_rec org;
+    enum key_mode mode = o->mode != NULL && strcmp(o->mode, "live") == 0 ? MODE_LIVE : MODE_TEST;
+    int rc = 1;
+
+    if (o->org == NULL || o->n_args != (import ? 1 : 0) || (o->json && !import) ||
+        (o->mode != NULL && strcmp(o->mode, "test") != 0 && strcmp(o->mode, "live") != 0)) {
+        fprintf(stderr, import ? "orderd: import --org ORG [--mode test|live] [--json] FILE|-\n"
+                               : "orderd: export --org ORG [--mode test|live]\n");
+        return 2;
+    }
+    if ((s = open_all(o, &app)) == NULL)
+        return 1;
+    if (s->ops->org_get(s, o->org, &org) != STORE_OK) {
+        fprintf(stderr, "orderd: no org %s\n", o->org);
+    } else {
+        rc = import ? cli_import(&app, org.id, mode, o->args[0], o->json)
+                    : cli_export(&app, org.id, mode);
+        org_rec_free(&org);
+    }
+    store_close(s);
+    return rc;
+}
+
 /* Reads a whole PEM file into a new string (caller frees), or NULL. */
 static char *
 read_file(const char *path)
@@ -687,7 +729,8 @@ cmd_serve(struct opts *o)
         goto out;
     app.access_log = al == NULL || strcmp(al, "0") != 0;
     app.inflight = svc_inflight_new();
-    if (app.inflight == NULL)
+    app.ratelimit = ratelimit_new();
+    if (app.inflight == NULL || app.ratelimit == NULL)
         goto out;
     if (api_start_all(&app) != 0) {
         fprintf(stderr, "orderd: an API's background work failed to start\n");
@@ -722,6 +765,7 @@ out:
         api_stop_all();
     store_close(s); /* drains the committer */
     svc_inflight_free(app.inflight);
+    ratelimit_free(app.ratelimit);
     free(tls.cert);
     free(tls.key);
     if (rc == 0)
@@ -756,6 +800,11 @@ main(int argc, char **argv)
             rc = cmd_key_revoke(&o);
         else
             rc = usage();
+    } else if (strcmp(cmd, "export") == 0 || strcmp(cmd, "import") == 0) {
+        o.json_ok = true;
+        if (parse_opts(argc, argv, 2, &o) != 0)
+            return usage();
+        rc = cmd_export_import(&o, strcmp(cmd, "import") == 0);
     } else if (strcmp(cmd, "audit") == 0) {
         if (parse_opts(argc, argv, 2, &o) != 0)
             return usage();

@@ -37,8 +37,8 @@ meson_suite() { # build dir: counts cmocka test cases, not programs
   [ "$f" = 0 ] || cat "$log/meson"
 }
 
-node_suite() { # label, binary
-  ORDERD_BIN="$PWD/$2" node --test --test-reporter=spec tests/api/ >"$log/node" 2>&1
+node_suite() { # label, binary[, test dir: tests/api/ by default]
+  ORDERD_BIN="$PWD/$2" node --test --test-reporter=spec "${3:-tests/api/}" >"$log/node" 2>&1
   local rc=$? ok f
   ok=$(grep -E '^ℹ pass ' "$log/node" | awk '{print $3}'); f=$(grep -E '^ℹ fail ' "$log/node" | awk '{print $3}')
   ok=${ok:-0}; f=${f:-0}
@@ -64,6 +64,11 @@ node_suite "release build" "$build/orderd"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   node_suite "ASan+UBSan build" "$asan/orderd"
+# the dashboard in headless Chromium (screenshots in build/test-artifacts/)
+node_suite "browser, release build" "$build/orderd" tests/browser/
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  node_suite "browser, ASan+UBSan build" "$asan/orderd" tests/browser/
 if pg_env=$(tools/pg-test-cluster.sh start 2>"$log/pg"); then
   eval "$pg_env"
   pg_dir=$ORDERD_TEST_PG_DIR

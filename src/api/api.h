@@ -36,6 +36,11 @@ struct api_dialect {
      * once the store is open and stopped before it closes. start returns 0 or -1. */
     int (*start)(struct app *app);
     void (*stop)(void);
+    /* Also send X-RateLimit-Limit / X-RateLimit-Remaining (what this API's clients read). */
+    bool x_ratelimit_headers;
+    /* Served on the main listener only, never alone on a --dialect-listen listener (the
+     * dashboard: its cookie and its pages live under its prefix). */
+    bool main_only;
 };
 
 /* Starts every API's background work; stops the ones started if one fails. */
@@ -59,5 +64,6 @@ extern const struct api_dialect api_dialect_cherry;
 extern const struct api_dialect api_dialect_dropday;
 extern const struct api_dialect api_dialect_threekit;
 extern const struct api_dialect api_dialect_kohort;
+extern const struct api_dialect api_dialect_dashboard;
 
 #endif

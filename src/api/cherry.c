@@ -75,6 +75,7 @@ enum {
     E1003,
     E1004,
     E1005,
+    E1006,
     E8000,
     E8001,
     E_COUNT
@@ -145,6 +146,11 @@ static const struct cherry_msg msgs[E_COUNT] = {
     [E1005] = {1005, 401, "timestamp in the future",
                "The timestamp is more than 5 minutes ahead of our clock.",
                "Le timestamp est en avance de plus de 5 minutes sur notre horloge."},
+    [E1006] = {1006, 429, "too many requests",
+               "Too many requests with this public key; retry after the number of seconds in "
+               "the Retry-After header.",
+               "Trop de requêtes avec cette clé publique ; réessayez après le nombre de "
+               "secondes indiqué dans l'en-tête Retry-After."},
     [E8000] = {8000, 500, "server error", "We have a server error.",
                "Une erreur s'est produite sur nos serveurs."},
     [E8001] = {8001, 503, "server error", "The service is temporarily unavailable; please retry.",
@@ -302,7 +308,7 @@ cherry_auth(struct req *req)
     pk[pk_len] = '\0';
     while (pk_len > 0 && pk[pk_len - 1] == ' ')
         pk[--pk_len] = '\0';
-    arc = auth_key(req->app, pk, &req->auth);
+    arc = auth_key_check(req->app, pk, &req->auth);
     if (arc == AUTH_UNAVAILABLE) {
         e = E8001;
         goto out;
@@ -327,6 +333,10 @@ cherry_auth(struct req *req)
     }
     if (strlen(token) != strlen(expect) || !crypto_equal(token, expect, strlen(expect))) {
         e = E1002;
+        goto out;
+    }
+    if (auth_rate_limit(req->app, &req->auth, KEY_SECRET) == AUTH_RATE_LIMITED) {
+        e = E1006;
         goto out;
     }
     t = strtoll(ts, NULL, 10);

@@ -146,6 +146,10 @@ dd_auth(struct req *req, char currency[4])
         dd_store_error(req, STORE_UNAVAILABLE);
         return false;
     }
+    if (arc == AUTH_RATE_LIMITED) {
+        dd_error(req, 429, "Too Many Attempts.", "Rate limit exceeded for this api-key");
+        return false;
+    }
     if (arc != AUTH_OK || req->auth.kind != KEY_SECRET) {
         req->auth.ok = false;
         dd_error(req, 401, "Unauthorized", why);
@@ -1866,4 +1870,5 @@ const struct api_dialect api_dialect_dropday = {
     .routes = routes,
     .http_error = dd_http_error,
     .preflight = NULL,
+    .x_ratelimit_headers = true, /* Laravel's throttle middleware sends them */
 };

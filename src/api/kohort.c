@@ -352,6 +352,10 @@ k_auth(struct req *req, bool pk_ok)
         k_store_error(req, STORE_UNAVAILABLE);
         return false;
     }
+    if (rc == AUTH_RATE_LIMITED) {
+        k_error(req, 429, "Too Many Requests", "ThrottlerException: Too Many Requests");
+        return false;
+    }
     if (rc != AUTH_OK) {
         k_error(req, 401, "Unauthorized", "Invalid API key. Please check your api key.");
         return false;

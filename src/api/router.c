@@ -16,7 +16,7 @@
 /* Every API orderd speaks; add a dialect here (and nowhere else in this layer). */
 static const struct api_dialect *const dialects[] = {
     &api_dialect_v1,       &api_dialect_cherry, &api_dialect_dropday,
-    &api_dialect_threekit, &api_dialect_kohort,
+    &api_dialect_threekit, &api_dialect_kohort, &api_dialect_dashboard,
 };
 
 #define N_DIALECTS (sizeof dialects / sizeof dialects[0])
@@ -25,7 +25,7 @@ const struct api_dialect *
 api_dialect_find(const char *name)
 {
     for (size_t i = 0; i < N_DIALECTS; i++)
-        if (strcmp(dialects[i]->name, name) == 0)
+        if (strcmp(dialects[i]->name, name) == 0 && !dialects[i]->main_only)
             return dialects[i];
     return NULL;
 }
@@ -38,8 +38,9 @@ api_dialect_names(void)
     if (names[0] == '\0') {
         size_t used = 0;
         for (size_t i = 0; i < N_DIALECTS; i++)
-            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
-                                     dialects[i]->name);
+            if (!dialects[i]->main_only)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                         used ? ", " : "", dialects[i]->name);
     }
     return names;
 }

@@ -351,6 +351,11 @@ tk_auth(struct req *req, struct caller *who)
         tk_errorf(req, 401, "invalid_token", "the token is not valid");
         return false;
     }
+    if (rc == AUTH_RATE_LIMITED) {
+        tk_errorf(req, 429, "rate_limited", "too many requests with this token; retry after %u s",
+                  (unsigned)req->auth.rate.retry_after);
+        return false;
+    }
     if (rc != AUTH_OK) {
         store_error(req, STORE_UNAVAILABLE);
         return false;
@@ -1455,6 +1460,12 @@ tk_preflight(struct req *req)
         rc = auth_key(req->app, token, &req->auth);
         if (rc == AUTH_UNAVAILABLE) {
             store_error(req, STORE_UNAVAILABLE);
+            return REQ_DONE;
+        }
+        if (rc == AUTH_RATE_LIMITED) {
+            tk_errorf(req, 429, "rate_limited",
+                      "too many requests with this token; retry after %u s",
+                      (unsigned)req->auth.rate.retry_after);
             return REQ_DONE;
         }
         if (rc == AUTH_OK) {

@@ -70,6 +70,11 @@ v1_auth(struct req *req, bool pk_ok)
     case AUTH_UNAVAILABLE:
         store_error(req, STORE_UNAVAILABLE);
         return false;
+    case AUTH_RATE_LIMITED:
+        problem_sendf(req, 429, "rate_limited",
+                      "too many requests with this key; retry after %u s (Retry-After)",
+                      (unsigned)req->auth.rate.retry_after);
+        return false;
     }
     if (req->auth.kind == KEY_SECRET)
         return true;
@@ -1082,14 +1087,25 @@ h_openapi(struct req *req)
     return REQ_DONE;
 }
 
+static enum store_rc
+metrics_backlog(struct store_conn *c, void *arg)
+{
+    struct metrics_scrape *sc = arg;
+
+    return wh_backlog(c, &sc->wh_pending, &sc->wh_retrying);
+}
+
 static enum req_result
 h_metrics(struct req *req)
 {
+    struct store *st = req->app->store;
+    struct metrics_scrape sc = {0};
     struct buf b = {0};
     size_t len = 0;
     char *body;
 
-    metrics_render(&b);
+    sc.backlog_ok = st->ops->read(st, metrics_backlog, &sc) == STORE_OK;
+    metrics_render(&b, &sc);
     body = buf_take(&b, &len);
     if (body == NULL)
         return store_error(req, STORE_FAIL), REQ_DONE;

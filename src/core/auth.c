@@ -7,14 +7,46 @@
 #include "core/auth.h"
 
 #include "core/clock.h"
+#include "core/ratelimit.h"
+#include "core/settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/* Takes a token from the key's bucket; reads the org's policy when the bucket has none
+ * (or an old one). A store that cannot be read means the default policy. */
 enum auth_rc
-auth_key(struct app *app, const char *key, struct auth *a)
+auth_rate_limit(struct app *app, struct auth *a, enum key_kind as)
+{
+    struct ratelimit_policy pol;
+    struct org_rec org;
+    char text[64], norm[64], err[160];
+    int64_t now = clock_mono_us();
+    enum ratelimit_rc rc;
+
+    if (app->ratelimit == NULL || !a->ok)
+        return AUTH_OK;
+    rc = ratelimit_take(app->ratelimit, a->key_hash, NULL, now, &a->rate);
+    if (rc == RL_NEED_POLICY) {
+        ratelimit_default(as, &pol);
+        if (app->store->ops->org_get(app->store, a->org_id, &org) == STORE_OK) {
+            settings_get(org.settings != NULL ? org.settings : "{}",
+                         as == KEY_SECRET ? "rate_limit.secret" : "rate_limit.publishable", text,
+                         sizeof text);
+            if (text[0] != '\0' &&
+                ratelimit_parse(text, &pol, norm, sizeof norm, err, sizeof err) != 0)
+                ratelimit_default(as, &pol);
+            org_rec_free(&org);
+        }
+        rc = ratelimit_take(app->ratelimit, a->key_hash, &pol, now, &a->rate);
+    }
+    return rc == RL_LIMITED ? AUTH_RATE_LIMITED : AUTH_OK;
+}
+
+enum auth_rc
+auth_key_check(struct app *app, const char *key, struct auth *a)
 {
     uint8_t hash[CRYPTO_HASH_LEN];
     enum key_kind kind;
@@ -37,12 +69,21 @@ auth_key(struct app *app, const char *key, struct auth *a)
         memcpy(a->org_id, rec.org_id, sizeof a->org_id);
         a->mode = mode;
         a->kind = kind;
+        memcpy(a->key_hash, hash, sizeof a->key_hash);
         out = AUTH_OK;
     } else if (rc == STORE_UNAVAILABLE || rc == STORE_FAIL) {
         out = AUTH_UNAVAILABLE;
     }
     key_rec_free(&rec);
     return out;
+}
+
+enum auth_rc
+auth_key(struct app *app, const char *key, struct auth *a)
+{
+    enum auth_rc rc = auth_key_check(app, key, a);
+
+    return rc == AUTH_OK ? auth_rate_limit(app, a, a->kind) : rc;
 }
 
 enum auth_rc

@@ -12,10 +12,24 @@
 #include "core/req.h"
 #include "store/store.h"
 
-enum auth_rc { AUTH_OK = 0, AUTH_MISSING = 1, AUTH_INVALID = 2, AUTH_UNAVAILABLE = 3 };
+enum auth_rc {
+    AUTH_OK = 0,
+    AUTH_MISSING = 1,
+    AUTH_INVALID = 2,
+    AUTH_UNAVAILABLE = 3,
+    AUTH_RATE_LIMITED = 4, /* a valid key over its rate limit: a->rate says when to retry */
+};
 
-/* Resolves key (the whole key text) into a. */
+/* Resolves key (the whole key text) into a, and takes a token from the key's rate
+ * limit (a->rate fills the response's RateLimit headers). */
 enum auth_rc auth_key(struct app *app, const char *key, struct auth *a);
+/* The same without the rate limit, for schemes that must verify more than the key
+ * first (a signature): they call auth_rate_limit once it is verified. */
+enum auth_rc auth_key_check(struct app *app, const char *key, struct auth *a);
+/* Takes a token from the bucket of the key a was resolved from, with the limits of keys
+ * of kind `as` (a signed request proves the secret key: it gets the secret's limits):
+ * AUTH_OK or AUTH_RATE_LIMITED. */
+enum auth_rc auth_rate_limit(struct app *app, struct auth *a, enum key_kind as);
 /* Reads "Authorization: Bearer <key>" and resolves it into req->auth. */
 enum auth_rc auth_bearer(struct req *req);
 

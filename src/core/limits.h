@@ -8,7 +8,7 @@
 #define ORDERD_LIMITS_H
 
 #define LIMIT_BODY_MAX         (1024 * 1024)        /* request body bytes -> 413 */
-#define LIMIT_HEADERS_MAX      (16 * 1024)          /* request line + headers bytes -> 431 */
+#define LIMIT_HEADERS_MAX      (10 * 1024)          /* request line + headers bytes -> 431 */
 #define LIMIT_JSON_DEPTH       32                   /* nesting of request JSON -> 400 */
 #define LIMIT_LINE_ITEMS       250                  /* line items per order */
 #define LIMIT_META_KEYS        50                   /* metadata / custom keys */
@@ -34,9 +34,12 @@
 #define LIMIT_ORIGINS          64                   /* allowed_origins entries */
 #define LIMIT_SETTING_LEN      4096                 /* one org setting value */
 #define LIMIT_CONN_TIMEOUT_S   30                   /* idle connection timeout */
-#define LIMIT_CONNECTIONS      10000                /* connections in all */
+#define LIMIT_HEADERS_WAIT_MS  10000                /* first byte to end of headers */
+#define LIMIT_BODY_WAIT_MS     60000                /* end of headers to end of body */
+#define LIMIT_CONNECTIONS      16384                /* connections in all, per listener */
+#define LIMIT_FD_RESERVE       512                  /* files kept for the store, logs... */
 #define LIMIT_CONN_PER_IP      256                  /* connections per client address */
-#define LIMIT_CONN_MEMORY      (64 * 1024)          /* libmicrohttpd per-connection pool */
+#define LIMIT_CONN_MEMORY      (14 * 1024)          /* libmicrohttpd pool: headers to ~13 KiB */
 #define LIMIT_COMMIT_BATCH     256                  /* writes per group-commit transaction */
 #define LIMIT_SHUTDOWN_WAIT_MS 10000                /* graceful shutdown: in-flight drain */
 #define LIMIT_LINGER_MS        3000                 /* lingering close after an early 413/431 */

@@ -46,6 +46,8 @@ static atomic_uint_fast64_t batch_count, batch_sum, commit_failures;
 static atomic_int_fast64_t queue_depth;
 static atomic_uint_fast64_t wh_delivered, wh_failed, wh_abandoned;
 static atomic_uint_fast64_t settle_runs, settle_groups;
+static atomic_int_fast64_t conns_open;
+static atomic_uint_fast64_t conns_reaped_headers, conns_reaped_body;
 
 static bool
 http_match(const struct http_series *s, const char *api, const char *route, const char *method,
@@ -176,6 +178,18 @@ metrics_settlement(int n)
     atomic_fetch_add(&settle_groups, n > 0 ? (uint64_t)n : 0);
 }
 
+void
+metrics_conn_open(int delta)
+{
+    atomic_fetch_add(&conns_open, delta);
+}
+
+void
+metrics_conn_reaped(int body)
+{
+    atomic_fetch_add(body ? &conns_reaped_body : &conns_reaped_headers, 1);
+}
+
 static void
 header(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -183,7 +197,7 @@ header(struct buf *b, const char *name, const char *type, const char *help)
 }
 
 void
-metrics_render(struct buf *b)
+metrics_render(struct buf *b, const struct metrics_scrape *sc)
 {
     header(b, "orderd_http_requests_total", "counter", "HTTP requests answered.");
     for (int i = 0; i < HTTP_SERIES && atomic_load(&http[i].used); i++)
@@ -216,6 +230,14 @@ metrics_render(struct buf *b)
         buf_printf(b, "orderd_http_request_duration_seconds_count{api=\"%s\",route=\"%s\"} %llu\n",
                    l->api, l->route, (unsigned long long)atomic_load(&l->count));
     }
+    header(b, "orderd_http_connections", "gauge", "Open HTTP connections, idle ones included.");
+    buf_printf(b, "orderd_http_connections %lld\n", (long long)atomic_load(&conns_open));
+    header(b, "orderd_http_connections_reaped_total", "counter",
+           "Connections closed because a request's headers or body came in too slowly.");
+    buf_printf(b, "orderd_http_connections_reaped_total{phase=\"headers\"} %llu\n",
+               (unsigned long long)atomic_load(&conns_reaped_headers));
+    buf_printf(b, "orderd_http_connections_reaped_total{phase=\"body\"} %llu\n",
+               (unsigned long long)atomic_load(&conns_reaped_body));
     header(b, "orderd_commit_batch_size", "histogram",
            "Writes per group-commit transaction (one fsync each).");
     for (int k = 0; k < N_BATCH_BUCKETS; k++)
@@ -240,6 +262,15 @@ metrics_render(struct buf *b)
                (unsigned long long)atomic_load(&wh_failed));
     buf_printf(b, "orderd_webhook_attempts_total{outcome=\"abandoned\"} %llu\n",
                (unsigned long long)atomic_load(&wh_abandoned));
+    if (sc->backlog_ok) {
+        header(b, "orderd_webhook_backlog", "gauge",
+               "Webhook deliveries waiting, in every process sharing the store: not yet "
+               "attempted (pending) or failed and due again (retrying).");
+        buf_printf(b, "orderd_webhook_backlog{state=\"pending\"} %lld\n",
+                   (long long)sc->wh_pending);
+        buf_printf(b, "orderd_webhook_backlog{state=\"retrying\"} %lld\n",
+                   (long long)sc->wh_retrying);
+    }
     header(b, "orderd_settlement_runs_total", "counter",
            "Runs of a settlement job (Kohort groups) that settled at least one group.");
     buf_printf(b, "orderd_settlement_runs_total %llu\n",

@@ -8,6 +8,7 @@
 #ifndef ORDERD_METRICS_H
 #define ORDERD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +25,17 @@ void metrics_queue_add(int delta);
 void metrics_webhook(const char *outcome);
 /* One run of an API's settlement job that settled n groups. */
 void metrics_settlement(int n);
+/* An HTTP connection opened (+1) or closed (-1). */
+void metrics_conn_open(int delta);
+/* A connection closed by the reaper: too slow sending its headers, or its body. */
+void metrics_conn_reaped(int body);
+/* What is read from the store at each scrape rather than counted in this process. */
+struct metrics_scrape {
+    bool backlog_ok; /* false: the store did not answer; the backlog series is left out */
+    int64_t wh_pending, wh_retrying; /* webhook deliveries not yet attempted / to retry */
+};
+
 /* Appends the whole exposition to b. */
-void metrics_render(struct buf *b);
+void metrics_render(struct buf *b, const struct metrics_scrape *sc);
 
 #endif

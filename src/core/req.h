@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/ids.h"
+#include "core/ratelimit.h"
 
 #define REQ_MAX_HEADERS 12
 
@@ -45,6 +46,8 @@ struct auth {
     char org_id[IDS_ORG_LEN];
     enum key_mode mode;
     enum key_kind kind;
+    uint8_t key_hash[32];          /* SHA-256 of the key: its rate-limit bucket */
+    struct ratelimit_verdict rate; /* the key's bucket after this request (limit 0: none) */
 };
 
 struct req {
@@ -59,6 +62,7 @@ struct req {
     struct resp resp;
     const char *route;                 /* route pattern that matched, for logs */
     const char *listener_dialect;      /* NULL: main listener; else the one dialect served */
+    bool tls;                          /* the listener speaks HTTPS */
     const struct api_dialect *dialect; /* set by the router */
     char param[2][128];    /* path parameters captured by the router ("" when too long) */
     char cors_origin[256]; /* set: the http layer adds CORS headers for this origin */

@@ -8,6 +8,7 @@
 
 #include "core/jsonx.h"
 #include "core/limits.h"
+#include "core/ratelimit.h"
 #include "core/validate.h"
 
 #include <stdio.h>
@@ -59,10 +60,29 @@ check_origins(const char *value, char *norm, size_t normlen, char *err, size_t e
     return 0;
 }
 
+/* A per-key rate limit: "RATE", "RATE,BURST" or "off". */
+static int
+check_rate_limit(const char *value, char *norm, size_t normlen, char *err, size_t errlen)
+{
+    struct ratelimit_policy p;
+    char why[160];
+
+    if (ratelimit_parse(value, &p, norm, normlen, why, sizeof why) == 0)
+        return 0;
+    snprintf(err, errlen, "rate_limit: %s", why);
+    return -1;
+}
+
 static const struct setting_def settings_core[] = {
     {"allowed_origins", check_origins,
      "comma-separated origins scheme://host[:port] allowed to create orders with a "
      "publishable key; a host may start with *. to match any subdomain"},
+    {"rate_limit.secret", check_rate_limit,
+     "requests per second per secret key, and the burst: RATE or RATE,BURST, or off "
+     "(default 100,500)"},
+    {"rate_limit.publishable", check_rate_limit,
+     "requests per second per publishable key, and the burst: RATE or RATE,BURST, or off "
+     "(default 10,50)"},
     {NULL, NULL, NULL},
 };
 

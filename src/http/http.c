@@ -22,6 +22,7 @@
 #include "core/req.h"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -39,17 +40,43 @@
 
 enum ctx_state { ST_NEW, ST_PENDING, ST_DONE };
 
+/* Where a connection is, for the reaper: between requests (a new one may be arriving),
+ * receiving a request's body, or handled (the API has it, maybe waiting for a commit). */
+enum conn_phase { PH_IDLE, PH_BODY, PH_HANDLED };
+
+/* One accepted connection (MHD's socket context), on its server's list. */
+struct hconn {
+    int fd;
+    atomic_int phase;
+    atomic_llong since_ms; /* PH_BODY: when the headers were complete */
+    atomic_ullong rx_base; /* bytes received when the last request was done */
+    atomic_uint gen;       /* requests done on this connection */
+    unsigned partial_gen;  /* reaper only: gen when partial_ms was set */
+    int64_t partial_ms;    /* reaper only: when bytes of a new request were seen */
+    bool cut;              /* reaper only: shut down already */
+    struct hconn *prev, *next;
+};
+
 struct http_server {
     struct MHD_Daemon *d;
     struct app *app;
     const char *dialect; /* NULL: every API under its prefix; else this one alone */
+    bool tls;
     atomic_int active;
+    /* the reaper: closes connections that take too long to send a request */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    struct hconn *conns;
+    pthread_t reaper;
+    bool reaper_running, stopping;
+    int64_t header_timeout_ms, body_timeout_ms;
 };
 
 struct hctx {
     struct req req; /* first: req->http points back here */
     struct MHD_Connection *conn;
     struct http_server *srv;
+    struct hconn *hc; /* the connection's reaper entry, or NULL */
     struct buf body;
     bool too_large;
     atomic_int state;
@@ -118,6 +145,142 @@ linger_prepare(struct hctx *c)
 
     if (ci != NULL && c->linger_fd < 0)
         c->linger_fd = dup(ci->connect_fd);
+}
+
+/* ---- slow clients: the reaper ----
+ * libmicrohttpd's timeout is one of inactivity, which a client sending a byte a second
+ * never reaches. The reaper closes (shutdown, MHD then cleans up) a connection whose
+ * request headers are not complete header_timeout after their first byte arrived, or
+ * whose body is not complete body_timeout after the headers. "A byte arrived" is read
+ * off the kernel's TCP counters (TCP_INFO), so idle keep-alive connections, which
+ * receive nothing, are left to the idle timeout. */
+
+static uint64_t
+tcp_rx_bytes(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return 0;
+    return ti.tcpi_bytes_received;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *srv = cls;
+    struct hconn *hc = *socket_context;
+    const union MHD_ConnectionInfo *ci;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        hc = ci != NULL ? calloc(1, sizeof *hc) : NULL;
+        if (hc == NULL)
+            return; /* not watched: the idle timeout still applies */
+        hc->fd = ci->connect_fd;
+        atomic_init(&hc->phase, PH_IDLE);
+        atomic_init(&hc->since_ms, 0);
+        atomic_init(&hc->rx_base, 0);
+        atomic_init(&hc->gen, 0);
+        pthread_mutex_lock(&srv->mu);
+        hc->next = srv->conns;
+        if (srv->conns != NULL)
+            srv->conns->prev = hc;
+        srv->conns = hc;
+        pthread_mutex_unlock(&srv->mu);
+        metrics_conn_open(1);
+        *socket_context = hc;
+    } else if (hc != NULL) {
+        pthread_mutex_lock(&srv->mu);
+        if (hc->prev != NULL)
+            hc->prev->next = hc->next;
+        else
+            srv->conns = hc->next;
+        if (hc->next != NULL)
+            hc->next->prev = hc->prev;
+        pthread_mutex_unlock(&srv->mu);
+        metrics_conn_open(-1);
+        free(hc);
+        *socket_context = NULL;
+    }
+}
+
+/* Should the reaper close hc now? (srv->mu held) */
+static bool
+reap_due(struct http_server *srv, struct hconn *hc, int64_t now)
+{
+    int phase = atomic_load(&hc->phase);
+    unsigned gen;
+
+    if (phase == PH_BODY)
+        return now - atomic_load(&hc->since_ms) > srv->body_timeout_ms;
+    if (phase != PH_IDLE)
+        return false;
+    gen = atomic_load(&hc->gen);
+    if (gen != hc->partial_gen) {
+        hc->partial_gen = gen;
+        hc->partial_ms = 0;
+    }
+    if (tcp_rx_bytes(hc->fd) <= atomic_load(&hc->rx_base))
+        return false;
+    if (hc->partial_ms == 0)
+        hc->partial_ms = now;
+    return now - hc->partial_ms > srv->header_timeout_ms;
+}
+
+static void *
+reaper_main(void *arg)
+{
+    struct http_server *srv = arg;
+    struct timespec until;
+
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stopping) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 500 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&srv->wake, &srv->mu, &until);
+        int64_t now = clock_now_ms();
+        for (struct hconn *hc = srv->conns; hc != NULL && !srv->stopping; hc = hc->next) {
+            if (hc->cut || !reap_due(srv, hc, now))
+                continue;
+            hc->cut = true;
+            metrics_conn_reaped(atomic_load(&hc->phase) == PH_BODY);
+            shutdown(hc->fd, SHUT_RDWR);
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+static struct hconn *
+conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+conn_phase(struct hctx *c, enum conn_phase phase)
+{
+    if (c->hc == NULL)
+        return;
+    if (phase == PH_BODY)
+        atomic_store(&c->hc->since_ms, clock_now_ms());
+    if (phase == PH_IDLE) {
+        atomic_store(&c->hc->rx_base, tcp_rx_bytes(c->hc->fd));
+        atomic_fetch_add(&c->hc->gen, 1);
+    }
+    atomic_store(&c->hc->phase, (int)phase);
 }
 
 static const char *
@@ -252,6 +415,34 @@ access_log(struct hctx *c)
     buf_free(&b);
 }
 
+/* The key's rate-limit state (draft-ietf-httpapi-ratelimit-headers), and Retry-After
+ * on a 429. */
+static void
+rate_headers(struct hctx *c, struct MHD_Response *mr)
+{
+    const struct ratelimit_verdict *v = &c->req.auth.rate;
+    char t[64];
+
+    if (v->limit == 0)
+        return;
+    snprintf(t, sizeof t, "%u", v->limit);
+    MHD_add_response_header(mr, "RateLimit-Limit", t);
+    if (c->req.dialect != NULL && c->req.dialect->x_ratelimit_headers)
+        MHD_add_response_header(mr, "X-RateLimit-Limit", t);
+    snprintf(t, sizeof t, "%u", v->remaining);
+    MHD_add_response_header(mr, "RateLimit-Remaining", t);
+    if (c->req.dialect != NULL && c->req.dialect->x_ratelimit_headers)
+        MHD_add_response_header(mr, "X-RateLimit-Remaining", t);
+    snprintf(t, sizeof t, "%u", v->reset_s);
+    MHD_add_response_header(mr, "RateLimit-Reset", t);
+    snprintf(t, sizeof t, "%u;w=%u", v->limit, v->window_s);
+    MHD_add_response_header(mr, "RateLimit-Policy", t);
+    if (c->req.resp.status == 429 && v->retry_after > 0) {
+        snprintf(t, sizeof t, "%u", v->retry_after);
+        MHD_add_response_header(mr, "Retry-After", t);
+    }
+}
+
 static enum MHD_Result
 send_resp(struct hctx *c)
 {
@@ -274,10 +465,12 @@ send_resp(struct hctx *c)
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     for (int i = 0; i < r->n_headers; i++)
         MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
+    rate_headers(c, mr);
     if (c->req.cors_origin[0] != '\0') {
         MHD_add_response_header(mr, "Access-Control-Allow-Origin", c->req.cors_origin);
         MHD_add_response_header(mr, "Access-Control-Expose-Headers",
-                                "Request-Id, Location, ETag, Idempotent-Replayed");
+                                "Request-Id, Location, ETag, Idempotent-Replayed, Retry-After, "
+                                "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset");
         MHD_add_response_header(mr, "Vary", "Origin");
     }
     ret = MHD_queue_response(c->conn, (unsigned)r->status, mr);
@@ -314,6 +507,7 @@ ctx_new(struct http_server *srv, struct MHD_Connection *conn, const char *url, c
     c->start_us = clock_mono_us();
     c->req.app = srv->app;
     c->req.listener_dialect = srv->dialect;
+    c->req.tls = srv->tls;
     c->req.header = get_header;
     c->req.query = get_query;
     c->req.query_each = query_each;
@@ -342,17 +536,21 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             return MHD_NO;
         *con_cls = c;
         atomic_fetch_add(&srv->active, 1);
+        c->hc = conn_of(conn);
+        conn_phase(c, PH_BODY);
         hdr_total = strlen(url) + strlen(method) + 16;
         MHD_get_connection_values(conn, MHD_HEADER_KIND, sum_header, &hdr_total);
         if (hdr_total > LIMIT_HEADERS_MAX) {
             api_http_problem(&c->req, 431, "headers_too_large",
-                             "request headers are larger than 16 KiB");
+                             "request headers are larger than 10 KiB");
+            conn_phase(c, PH_HANDLED);
             linger_prepare(c);
             return send_resp(c);
         }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl != NULL && strtoull(cl, NULL, 10) > LIMIT_BODY_MAX) {
             api_http_problem(&c->req, 413, "body_too_large", "the body is larger than 1 MiB");
+            conn_phase(c, PH_HANDLED);
             linger_prepare(c);
             return send_resp(c);
         }
@@ -378,6 +576,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     default:
         break;
     }
+    conn_phase(c, PH_HANDLED);
     if (c->too_large) {
         api_http_problem(&c->req, 413, "body_too_large", "the body is larger than 1 MiB");
         return send_resp(c);
@@ -404,6 +603,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (c == NULL)
         return;
+    conn_phase(c, PH_IDLE);
     if (c->linger_fd >= 0)
         linger_start(c->linger_fd);
     resp_clear(&c->req.resp);
@@ -451,22 +651,49 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6)
     return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
 }
 
-static void
+/* Raises the open-file limit so that LIMIT_CONNECTIONS fit (the hard limit too, when
+ * allowed); returns how many connections the limit leaves room for. */
+static unsigned
 raise_fd_limit(void)
 {
+    const rlim_t want = LIMIT_CONNECTIONS + LIMIT_FD_RESERVE;
     struct rlimit rl;
+    unsigned conns = LIMIT_CONNECTIONS;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        return conns;
+    if (rl.rlim_cur < want) {
+        struct rlimit up = {want, rl.rlim_max > want ? rl.rlim_max : want};
+        if (setrlimit(RLIMIT_NOFILE, &up) != 0) {
+            up.rlim_cur = rl.rlim_max;
+            up.rlim_max = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &up);
+        }
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (rl.rlim_cur < LIMIT_CONNECTIONS + 64)
-        log_error("http: the open-file limit is %llu, below the %d connections orderd is "
-                  "set to accept; raise it (ulimit -n)",
-                  (unsigned long long)rl.rlim_cur, LIMIT_CONNECTIONS);
+    if (rl.rlim_cur < want) {
+        conns = rl.rlim_cur > 2 * LIMIT_FD_RESERVE ? (unsigned)(rl.rlim_cur - LIMIT_FD_RESERVE)
+                                                   : (unsigned)(rl.rlim_cur / 2);
+        log_error("http: the open-file limit is %llu and cannot be raised to %llu: accepting "
+                  "at most %u connections instead of %d (raise it: ulimit -n, LimitNOFILE=)",
+                  (unsigned long long)rl.rlim_cur, (unsigned long long)want, conns,
+                  LIMIT_CONNECTIONS);
+    }
+    return conns;
+}
+
+/* A whole number of the environment, or def when unset; -1 when malformed. */
+static long
+env_long(const char *name, long def, long min, long max)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    long n;
+
+    if (v == NULL || v[0] == '\0')
+        return def;
+    n = strtol(v, &end, 10);
+    return *end == '\0' && n >= min && n <= max ? n : -1;
 }
 
 struct http_server *
@@ -477,9 +704,20 @@ http_start(struct app *app, const char *listen, const char *dialect, const struc
     struct sockaddr_storage ss;
     bool v6 = false;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    long per_ip = env_long("ORDERD_MAX_CONNS_PER_IP", LIMIT_CONN_PER_IP, 0, 1000000);
+    long hdr_ms = env_long("ORDERD_HEADER_TIMEOUT_MS", LIMIT_HEADERS_WAIT_MS, 100, 3600000);
+    long body_ms = env_long("ORDERD_BODY_TIMEOUT_MS", LIMIT_BODY_WAIT_MS, 100, 3600000);
+    unsigned conns;
 
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (per_ip < 0 || hdr_ms < 0 || body_ms < 0) {
+        snprintf(err, errlen,
+                 "ORDERD_MAX_CONNS_PER_IP (0 or more), ORDERD_HEADER_TIMEOUT_MS and "
+                 "ORDERD_BODY_TIMEOUT_MS (100 to 3600000) must be whole numbers");
+        free(s);
         return NULL;
     }
     if (parse_listen(listen, &ss, &v6) != 0) {
@@ -493,18 +731,24 @@ http_start(struct app *app, const char *listen, const char *dialect, const struc
         flags |= MHD_USE_TLS;
     s->app = app;
     s->dialect = dialect;
+    s->header_timeout_ms = hdr_ms;
+    s->body_timeout_ms = body_ms;
+    s->tls = tls != NULL;
     atomic_init(&s->active, 0);
-    raise_fd_limit();
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    conns = raise_fd_limit();
     {
         struct MHD_OptionItem ops[] = {
             {MHD_OPTION_SOCK_ADDR, 0, &ss},
             {MHD_OPTION_THREAD_POOL_SIZE, 2, NULL},
             {MHD_OPTION_CONNECTION_TIMEOUT, LIMIT_CONN_TIMEOUT_S, NULL},
-            {MHD_OPTION_CONNECTION_LIMIT, LIMIT_CONNECTIONS, NULL},
-            {MHD_OPTION_PER_IP_CONNECTION_LIMIT, LIMIT_CONN_PER_IP, NULL},
+            {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)conns, NULL},
+            {MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL},
             {MHD_OPTION_CONNECTION_MEMORY_LIMIT, LIMIT_CONN_MEMORY, NULL},
             {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
             {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+            {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
             {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, tls ? tls->cert : NULL},
             {MHD_OPTION_HTTPS_MEM_KEY, 0, tls ? tls->key : NULL},
             {MHD_OPTION_END, 0, NULL},
@@ -514,10 +758,20 @@ http_start(struct app *app, const char *listen, const char *dialect, const struc
     }
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not available?)", listen);
-        free(s);
-        return NULL;
+        goto fail;
     }
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        snprintf(err, errlen, "cannot start a thread");
+        MHD_stop_daemon(s->d);
+        goto fail;
+    }
+    s->reaper_running = true;
     return s;
+fail:
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return NULL;
 }
 
 void
@@ -536,6 +790,15 @@ http_stop(struct http_server *s)
         nanosleep(&tick, NULL);
     if (atomic_load(&s->active) > 0)
         log_error("http: %d requests still running at shutdown", atomic_load(&s->active));
-    MHD_stop_daemon(s->d);
+    if (s->reaper_running) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->reaper, NULL);
+    }
+    MHD_stop_daemon(s->d); /* closes the connections: their entries go with them */
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }

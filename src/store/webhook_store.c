@@ -65,6 +65,14 @@ wh_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mode, 
 }
 
 enum store_rc
+wh_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying)
+{
+    if (store_conn_is_pg(c))
+        return wh_pg_backlog(c, pending, retrying);
+    return wh_sqlite_backlog(c, pending, retrying);
+}
+
+enum store_rc
 wh_endpoint_update(struct store_conn *c, const struct wh_endpoint *e, bool reenable, bool disable,
                    const char *reason)
 {

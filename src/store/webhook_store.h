@@ -98,6 +98,9 @@ enum store_rc wh_endpoint_list(struct store_conn *c, const char *org_id, enum ke
                                struct wh_endpoint **rows, size_t *n);
 enum store_rc wh_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mode,
                                 int *n);
+/* The delivery backlog of every org (for GET /metrics): deliveries still to be made,
+ * split into those never attempted and those waiting to be retried. */
+enum store_rc wh_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying);
 /* Writes url, description, events, updated_ms. reenable: clears disabled_ms and the
  * failure streak and makes the endpoint's pending deliveries due now; disable: sets
  * disabled_ms with reason. */

@@ -1,8 +1,10 @@
 // GET /metrics: Prometheus text format, counters checked after known traffic on a fresh
-// server (so the expected values are exact).
-import { test, before, after } from 'node:test';
+// server (so the expected values are exact); the webhook backlog and settlement runs on a
+// second server with short webhook retries.
+import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sandbox, api, minimalOrder } from './lib/harness.mjs';
+import http from 'node:http';
+import { Sandbox, api, minimalOrder, freePort, pollUntil } from './lib/harness.mjs';
 
 const T = { timeout: 60_000 };
 let sb;
@@ -105,4 +107,77 @@ test('webhook attempts are counted by outcome', T, async () => {
   } finally {
     receiver.close();
   }
+});
+
+describe('webhook backlog and settlement runs', () => {
+  let sb2;
+  let srv2;
+  let org2;
+  const scrape = async () => parse(await (await fetch(`${srv2.base}/metrics`)).text());
+
+  before(async () => {
+    // short retries so that a failed delivery is tried again within the test
+    sb2 = new Sandbox({ env: { ORDERD_WEBHOOK_RETRY_BASE_MS: '200' } });
+    org2 = sb2.createOrg('Backlog');
+    sb2.setOrg(org2.id, 'kohort.group_duration=1s');
+    srv2 = await sb2.start();
+  });
+  after(async () => {
+    try { if (srv2?.running) await srv2.stop(); } finally { await sb2?.cleanup(); }
+  });
+
+  test('a delivery to a closed port is backlog (retrying) until it succeeds', T, async () => {
+    const { samples, types } = await scrape();
+    assert.equal(types.get('orderd_webhook_backlog'), 'gauge');
+    assert.equal(samples.get('orderd_webhook_backlog{state="pending"}'), 0);
+    assert.equal(samples.get('orderd_webhook_backlog{state="retrying"}'), 0);
+
+    const port = await freePort(); // nothing listens there yet
+    const sk = api(srv2.base, org2.keys.test.secret);
+    const ep = await sk.post('/v1/webhook_endpoints', { url: `http://127.0.0.1:${port}/hook`, enabled_events: ['order.created'] });
+    assert.equal(ep.status, 201, ep.text);
+    assert.equal((await sk.post('/v1/orders', minimalOrder())).status, 201);
+    const failing = await pollUntil(async () => {
+      const s = (await scrape()).samples;
+      return s.get('orderd_webhook_backlog{state="retrying"}') === 1 && s.get('orderd_webhook_backlog{state="pending"}') === 0 ? s : false;
+    }, { tries: 400, interval: 25 });
+    assert.ok(failing, 'the failed delivery shows as retrying');
+    assert.ok(failing.get('orderd_webhook_attempts_total{outcome="failed"}') >= 1);
+    assert.equal(failing.get('orderd_webhook_attempts_total{outcome="delivered"}'), 0);
+
+    let hits = 0;
+    const receiver = http.createServer((req, res) => { hits++; req.resume(); res.end('ok'); });
+    await new Promise((r) => receiver.listen(port, '127.0.0.1', r));
+    try {
+      const drained = await pollUntil(async () => {
+        const s = (await scrape()).samples;
+        return s.get('orderd_webhook_backlog{state="retrying"}') === 0 ? s : false;
+      }, { tries: 400, interval: 25 });
+      assert.ok(drained, 'the backlog drains once the receiver answers');
+      assert.equal(drained.get('orderd_webhook_backlog{state="pending"}'), 0);
+      assert.equal(drained.get('orderd_webhook_attempts_total{outcome="delivered"}'), 1);
+      assert.equal(hits, 1);
+    } finally {
+      receiver.close();
+    }
+  });
+
+  test('a Kohort group that settles counts one settlement run', T, async () => {
+    const before0 = (await scrape()).samples;
+    assert.equal(before0.get('orderd_settlement_runs_total'), 0);
+    assert.equal(before0.get('orderd_settlement_groups_total'), 0);
+    const ko = api(`${srv2.base}/kohort`, org2.keys.test.secret);
+    const r = await ko.post('/orders', { amount: 4000, customerEmail: 'lone@example.com', customerFirstName: 'Lo', customerLastName: 'Ne' });
+    assert.equal(r.status, 201, r.text);
+    // the group (1 s) expires and the settlement job settles it
+    const counted = await pollUntil(async () => {
+      const s = (await scrape()).samples;
+      return s.get('orderd_settlement_runs_total') >= 1 ? s : false;
+    }, { tries: 600, interval: 25 });
+    assert.ok(counted, 'a settlement run is counted');
+    assert.equal(counted.get('orderd_settlement_runs_total'), 1);
+    assert.equal(counted.get('orderd_settlement_groups_total'), 1);
+    const g = await ko.get(`/groups/${r.json.paymentGroupId}`);
+    assert.equal(g.json.status, 'EXPIRED');
+  });
 });

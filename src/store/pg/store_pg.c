@@ -139,8 +139,9 @@ static const struct pg_migrations core_migrations = {"core", core_sql,
 
 /* Every component's migrations, core first. */
 static const struct pg_migrations *const components[] = {
-    &core_migrations,        &pg_migrations_cherry, &pg_migrations_dropday,
-    &pg_migrations_threekit, &pg_migrations_kohort, &pg_migrations_webhooks,
+    &core_migrations,         &pg_migrations_cherry, &pg_migrations_dropday,
+    &pg_migrations_threekit,  &pg_migrations_kohort, &pg_migrations_webhooks,
+    &pg_migrations_dashboard,
 };
 
 static const char sql_ping[] = "SELECT 1";

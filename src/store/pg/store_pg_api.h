@@ -11,6 +11,7 @@
 #include "store/threekit_store.h"
 #include "store/kohort_store.h"
 #include "store/webhook_store.h"
+#include "store/dashboard_store.h"
 
 /* cherry_store.h */
 enum store_rc cherry_pg_seen_check(struct store *s, const struct cherry_seen *r, int window,
@@ -105,6 +106,7 @@ enum store_rc wh_pg_endpoint_list(struct store_conn *c, const char *org_id, enum
                                   struct wh_endpoint **rows, size_t *n);
 enum store_rc wh_pg_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mode,
                                    int *n);
+enum store_rc wh_pg_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying);
 enum store_rc wh_pg_endpoint_update(struct store_conn *c, const struct wh_endpoint *e,
                                     bool reenable, bool disable, const char *reason);
 enum store_rc wh_pg_endpoint_delete(struct store_conn *c, const char *org_id, enum key_mode mode,
@@ -124,5 +126,20 @@ enum store_rc wh_pg_delivery_get(struct store_conn *c, const char *org_id, enum 
 enum store_rc wh_pg_redeliver(struct store_conn *c, const char *org_id, enum key_mode mode,
                               const char *endpoint_id, const char *id, const char *new_id,
                               int64_t now);
+
+/* dashboard_store.h */
+enum store_rc dash_pg_session_insert(struct store_conn *c, const struct dash_session *s);
+enum store_rc dash_pg_session_get(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN],
+                                  int64_t now, struct dash_session *out);
+enum store_rc dash_pg_session_touch(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN],
+                                    int64_t seen_ms, int64_t expires_ms);
+enum store_rc dash_pg_session_delete(struct store_conn *c,
+                                     const uint8_t token_hash[CRYPTO_HASH_LEN]);
+enum store_rc dash_pg_session_purge(struct store_conn *c, int64_t now);
+enum store_rc dash_pg_order_list(struct store_conn *c, const struct dash_order_query *q,
+                                 struct order_row **rows, size_t *n, bool *has_more);
+enum store_rc dash_pg_stats(struct store_conn *c, const char *org_id, enum key_mode mode,
+                            int64_t from, int64_t to, int64_t bucket_ms,
+                            struct dash_stat_row **rows, size_t *n);
 
 #endif

@@ -33,6 +33,7 @@ extern const struct pg_migrations pg_migrations_dropday;
 extern const struct pg_migrations pg_migrations_threekit;
 extern const struct pg_migrations pg_migrations_kohort;
 extern const struct pg_migrations pg_migrations_webhooks;
+extern const struct pg_migrations pg_migrations_dashboard;
 
 #define PG_MAX_PARAMS 32
 

@@ -91,6 +91,10 @@ static const char sql_ep_list[] = "SELECT " EP_COLS " FROM webhook_endpoints WHE
                                   "AND mode = $2 ORDER BY created_ms DESC, id DESC";
 static const char sql_ep_count[] =
     "SELECT count(*) FROM webhook_endpoints WHERE org_id = $1 AND mode = $2";
+/* the partial index webhook_deliveries_due holds exactly the pending rows */
+static const char sql_backlog[] =
+    "SELECT count(*) FILTER (WHERE attempts = 0), count(*) FILTER (WHERE attempts > 0) FROM "
+    "webhook_deliveries WHERE status = 'pending'";
 static const char sql_ep_update[] =
     "UPDATE webhook_endpoints SET url = $4, description = $5, events = $6, updated_ms = $7, "
     "disabled_ms = CASE WHEN $8::boolean THEN NULL WHEN $9::boolean THEN "
@@ -302,6 +306,21 @@ wh_pg_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mod
     res = pg_query(c, sql_ep_count, &p, &rc, "webhook endpoint count");
     if (res != NULL)
         *n = (int)pg_i64(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+enum store_rc
+wh_pg_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying)
+{
+    enum store_rc rc;
+    PGresult *res = pg_query(c, sql_backlog, NULL, &rc, "webhook backlog");
+
+    *pending = *retrying = 0;
+    if (res != NULL) {
+        *pending = pg_i64(res, 0, 0);
+        *retrying = pg_i64(res, 0, 1);
+    }
     PQclear(res);
     return rc;
 }

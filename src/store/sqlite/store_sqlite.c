@@ -1475,9 +1475,13 @@ static const struct sqlite_migrations core_migrations = {
 
 /* Every component's migrations, core first. */
 static const struct sqlite_migrations *const components[] = {
-    &core_migrations,           &sqlite_migrations_cherry,
-    &sqlite_migrations_dropday, &sqlite_migrations_threekit,
-    &sqlite_migrations_kohort,  &sqlite_migrations_webhooks,
+    &core_migrations,
+    &sqlite_migrations_cherry,
+    &sqlite_migrations_dropday,
+    &sqlite_migrations_threekit,
+    &sqlite_migrations_kohort,
+    &sqlite_migrations_webhooks,
+    &sqlite_migrations_dashboard,
 };
 
 /* Brings one component up to date inside the open transaction. */

@@ -24,6 +24,7 @@ extern const struct sqlite_migrations sqlite_migrations_dropday;
 extern const struct sqlite_migrations sqlite_migrations_threekit;
 extern const struct sqlite_migrations sqlite_migrations_kohort;
 extern const struct sqlite_migrations sqlite_migrations_webhooks;
+extern const struct sqlite_migrations sqlite_migrations_dashboard;
 
 /* Queues one webhook delivery per enabled endpoint of the event's org and mode that
  * subscribes to its type (one INSERT ... SELECT; store/sqlite/webhooks.c). Call it in the

@@ -90,6 +90,10 @@ static const char *const sql_ep_list = "SELECT " EP_COLS " FROM webhook_endpoint
                                        "?1 AND mode = ?2 ORDER BY created_ms DESC, id DESC";
 static const char *const sql_ep_count =
     "SELECT count(*) FROM webhook_endpoints WHERE org_id = ?1 AND mode = ?2";
+/* the partial index webhook_deliveries_due holds exactly the pending rows */
+static const char *const sql_backlog =
+    "SELECT coalesce(sum(attempts = 0), 0), coalesce(sum(attempts > 0), 0) FROM "
+    "webhook_deliveries WHERE status = 'pending'";
 static const char *const sql_ep_update =
     "UPDATE webhook_endpoints SET url = ?4, description = ?5, events = ?6, updated_ms = ?7, "
     "disabled_ms = CASE WHEN ?8 THEN NULL WHEN ?9 THEN coalesce(disabled_ms, ?7) ELSE "
@@ -332,6 +336,26 @@ wh_sqlite_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode
     if (r == SQLITE_ROW)
         *n = sqlite3_column_int(st, 0);
     rc = store_sqlite_rc(c, r, "webhook endpoint count");
+    sqlite3_reset(st);
+    return rc;
+}
+
+enum store_rc
+wh_sqlite_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying)
+{
+    sqlite3_stmt *st = store_sqlite_stmt(c, sql_backlog);
+    enum store_rc rc;
+    int r;
+
+    *pending = *retrying = 0;
+    if (st == NULL)
+        return STORE_FAIL;
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *pending = sqlite3_column_int64(st, 0);
+        *retrying = sqlite3_column_int64(st, 1);
+    }
+    rc = store_sqlite_rc(c, r, "webhook backlog");
     sqlite3_reset(st);
     return rc;
 }
