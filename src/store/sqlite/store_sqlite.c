@@ -19,6 +19,7 @@
 #include "store/sqlite/schema.h"
 #include "store/sqlite/store_sqlite_int.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -160,6 +161,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define CKPT_RESTART   4         /* WAL longer than this many CKPT_FRAMES: make it start over */
 
 struct store_conn {
+    enum store_backend backend; /* first (store_int.h); zero: SQLite */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     bool busy;
