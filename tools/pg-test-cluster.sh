@@ -7,6 +7,8 @@
 #       ORDERD_TEST_PG_DIR=/tmp/orderd-pg-…                     (pass it to stop)
 #       ORDERD_TEST_PG_BIN=/usr/lib/postgresql/15/bin
 #   tools/pg-test-cluster.sh stop "$ORDERD_TEST_PG_DIR"        # pg_ctl stop + rm -rf
+#   tools/pg-test-cluster.sh stop-server DIR / start-server DIR # pg_ctl stop -m fast / start,
+#       keeping the data dir and the port (a fault test: the server goes away and comes back)
 #
 # The cluster lives in a new temp dir, listens on 127.0.0.1 on a free port and on a
 # unix socket in that dir only, trusts local connections (it is a test cluster), and
@@ -67,8 +69,29 @@ stop() {
   rm -rf "$dir"
 }
 
+check_dir() {
+  case "${1:-}" in
+    /tmp/orderd-pg-*) [ -d "$1/data" ] && return 0 ;;
+  esac
+  echo "pg-test-cluster: $2 wants the ORDERD_TEST_PG_DIR that start printed" >&2
+  exit 2
+}
+
+stop_server() { # the cluster stays on disk; its port stays in postgresql.conf
+  check_dir "${1:-}" stop-server
+  as_pg "$bin/pg_ctl" -D "$1/data" -m fast -w -t 30 stop >/dev/null
+}
+
+start_server() {
+  check_dir "${1:-}" start-server
+  as_pg "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 start >/dev/null ||
+    { tail -n 20 "$1/server.log" >&2; exit 1; }
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop "${2:-}" ;;
-  *) echo "usage: $0 start | stop DIR" >&2; exit 2 ;;
+  stop-server) stop_server "${2:-}" ;;
+  start-server) start_server "${2:-}" ;;
+  *) echo "usage: $0 start | stop DIR | stop-server DIR | start-server DIR" >&2; exit 2 ;;
 esac
