@@ -1,5 +1,5 @@
-// PostgreSQL stopped and started again under load (PostgreSQL pass only): on a cluster of
-// its own (tools/pg-test-cluster.sh), 16 clients keep creating orders while the server is
+// PostgreSQL stopped and started again under load (in every pass: it brings its own
+// cluster, so it does not depend on the pass's store): on a cluster of its own (tools/pg-test-cluster.sh), 16 clients keep creating orders while the server is
 // stopped (pg_ctl stop -m fast) and started again on the same port. While it is down
 // creates answer 503 store_unavailable and /readyz 503, nothing hangs, orderd stays up;
 // afterwards the same orderd process creates again without a restart, and every
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
-  PG_MODE, REPO_ROOT, api, assertProblem, makeTempDir, mapLimit, minimalOrder, parseCliJson, pause,
+  REPO_ROOT, api, assertProblem, makeTempDir, mapLimit, minimalOrder, parseCliJson, pause,
   pollUntil, removeDir, runCli, startServer,
 } from './lib/harness.mjs';
 
@@ -35,7 +35,7 @@ function cluster(...args) {
   });
 }
 
-if (PG_MODE) {
+{
   describe('PostgreSQL stopped and restarted under load', () => {
     let pg, dir, srv, sk;
     const psql = (sql, db = 'orderd_restart') => {
