@@ -4,7 +4,8 @@
 
 APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format clang chromium \
 	libclang-rt-dev openssl \
-	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libcurl4-openssl-dev
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libcurl4-openssl-dev \
+	libpq-dev postgresql
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz

@@ -15,6 +15,8 @@
  *   - an order change (SW_ORDER_MUTATE) runs the handler's mutate callback on the
  *     stored order and answers as if it had committed (without the dialect's
  *     before/after hooks, which need the write connection);
+ *   - an order create whose hooks use no SQL (hooks_no_sql: /v1, Threekit) runs them
+ *     with no connection, as the PostgreSQL store does, and answers as if committed;
  *   - every other write answers STORE_UNAVAILABLE (the handler's 503 path).
  *
  * Placeholders in paths, queries, headers and bodies name the seeded data of the

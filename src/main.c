@@ -740,7 +740,8 @@ cmd_serve(struct opts *o)
     h[n] = http_start(&app, o->listen, NULL, tls.cert ? &tls : NULL, err, sizeof err);
     if (h[n++] == NULL)
         goto fail;
-    log_info("orderd: listening on %s%s, store %s", o->listen, tls.cert ? " (TLS)" : "", o->db);
+    store_url_for_log(o->db, err, sizeof err);
+    log_info("orderd: listening on %s%s, store %s", o->listen, tls.cert ? " (TLS)" : "", err);
     for (int i = 0; i < o->n_dialect_listen; i++) {
         const char *eq = strchr(o->dialect_listen[i], '=');
         char name[32];

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # test.sh -- `make test` after the builds: format and lint checks, the cmocka unit
-# tests and the black-box suite, on the normal and on the ASan+UBSan build. Prints one
-# closing line "tests: N passed, N failed" and exits non-zero when anything failed.
+# tests and the black-box suite, on the normal and on the ASan+UBSan build, and the
+# black-box suite once more on the normal build against PostgreSQL (a throwaway cluster,
+# tools/pg-test-cluster.sh, stopped at the end). Prints one closing line
+# "tests: N passed, N failed" and exits non-zero when anything failed.
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -11,7 +13,12 @@ fuzz=${3:-build-fuzz}
 pass=0
 fail=0
 log=$(mktemp -d)
-trap 'rm -rf "$log"' EXIT
+pg_dir=""
+cleanup() {
+  [ -n "$pg_dir" ] && tools/pg-test-cluster.sh stop "$pg_dir"
+  rm -rf "$log"
+}
+trap cleanup EXIT
 
 check() { # name, command...: one pass or one fail
   local name=$1; shift
@@ -65,5 +72,14 @@ node_suite "browser, release build" "$build/orderd" tests/browser/
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   node_suite "browser, ASan+UBSan build" "$asan/orderd" tests/browser/
+if pg_env=$(tools/pg-test-cluster.sh start 2>"$log/pg"); then
+  eval "$pg_env"
+  pg_dir=$ORDERD_TEST_PG_DIR
+  export ORDERD_TEST_PG=1 ORDERD_TEST_PG_URL ORDERD_TEST_PG_BIN
+  node_suite "release build, PostgreSQL" "$build/orderd"
+  unset ORDERD_TEST_PG ORDERD_TEST_PG_URL ORDERD_TEST_PG_BIN
+else
+  fail=$((fail + 1)); echo "FAIL PostgreSQL test cluster"; cat "$log/pg"
+fi
 echo "tests: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1126,10 +1126,16 @@ h_healthz(struct req *req)
 static enum req_result
 h_readyz(struct req *req)
 {
-    char *body;
+    struct store *st = req->app->store;
+    char why[64], *body;
 
-    if (req->app->store->ops->ping(req->app->store) != STORE_OK) {
+    if (st->ops->ping(st) != STORE_OK) {
         problem_sendf(req, 503, "store_unavailable", "the order store does not answer");
+        return REQ_DONE;
+    }
+    if (st->ops->write_health != NULL && st->ops->write_health(st, why, sizeof why) != STORE_OK) {
+        problem_sendf(req, 503, "store_unavailable", "writes are failing: %s", why);
+        resp_header(&req->resp, "Retry-After", "1");
         return REQ_DONE;
     }
     body = strdup("{\"status\":\"ready\"}");

@@ -42,6 +42,7 @@
 #define LIMIT_CONN_MEMORY      (14 * 1024)          /* libmicrohttpd pool: headers to ~13 KiB */
 #define LIMIT_COMMIT_BATCH     256                  /* writes per group-commit transaction */
 #define LIMIT_SHUTDOWN_WAIT_MS 10000                /* graceful shutdown: in-flight drain */
+#define LIMIT_SHUTDOWN_DB_MS   30000                /* ... then requests waiting on the store */
 #define LIMIT_LINGER_MS        3000                 /* lingering close after an early 413/431 */
 #define LIMIT_LINGER_BYTES     (8 * 1024 * 1024)    /* ... drains at most this much */
 #define LIMIT_LINGER_THREADS   32                   /* ... for at most this many sockets at once */

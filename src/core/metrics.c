@@ -48,6 +48,8 @@ static atomic_uint_fast64_t wh_delivered, wh_failed, wh_abandoned;
 static atomic_uint_fast64_t settle_runs, settle_groups;
 static atomic_int_fast64_t conns_open;
 static atomic_uint_fast64_t conns_reaped_headers, conns_reaped_body;
+static atomic_int store_failing;
+static atomic_uint_fast64_t store_fail_episodes;
 
 static bool
 http_match(const struct http_series *s, const char *api, const char *route, const char *method,
@@ -155,6 +157,14 @@ metrics_commit(int n, int ok)
 }
 
 void
+metrics_store_failing(int failing)
+{
+    atomic_store(&store_failing, failing ? 1 : 0);
+    if (failing)
+        atomic_fetch_add(&store_fail_episodes, 1);
+}
+
+void
 metrics_queue_add(int delta)
 {
     atomic_fetch_add(&queue_depth, delta);
@@ -253,6 +263,14 @@ metrics_render(struct buf *b, const struct metrics_scrape *sc)
            "Group-commit transactions whose COMMIT failed (every write in them got a 5xx).");
     buf_printf(b, "orderd_commit_failures_total %llu\n",
                (unsigned long long)atomic_load(&commit_failures));
+    header(b, "orderd_store_writes_failing", "gauge",
+           "1 while writes fail for want of the database (full disk, I/O errors): each is "
+           "answered 503 until one commits again.");
+    buf_printf(b, "orderd_store_writes_failing %d\n", atomic_load(&store_failing));
+    header(b, "orderd_store_write_failure_episodes_total", "counter",
+           "Times writes started failing for want of the database.");
+    buf_printf(b, "orderd_store_write_failure_episodes_total %llu\n",
+               (unsigned long long)atomic_load(&store_fail_episodes));
     header(b, "orderd_commit_queue_depth", "gauge", "Writes waiting for the committer.");
     buf_printf(b, "orderd_commit_queue_depth %lld\n", (long long)atomic_load(&queue_depth));
     header(b, "orderd_webhook_attempts_total", "counter", "Webhook delivery attempts.");

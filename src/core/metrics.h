@@ -19,6 +19,8 @@ void metrics_http(const char *api, const char *route, const char *method, int st
                   int64_t latency_us);
 /* One group-commit transaction of n writes; ok is false when COMMIT failed. */
 void metrics_commit(int n, int ok);
+/* The store's writes started (1) or stopped (0) failing for want of the database. */
+void metrics_store_failing(int failing);
 /* Writes waiting for the committer: +1 on submit, -n when a batch is taken. */
 void metrics_queue_add(int delta);
 /* One webhook delivery attempt: outcome "delivered", "failed" or "abandoned". */

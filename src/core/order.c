@@ -14,6 +14,7 @@
 #include "core/validate.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,33 @@ enum sflag {
     SF_LOCALE = 1 << 7,  /* language tag */
 };
 
+/* The members every rendered order starts and ends with (render). */
+static const char *const render_head[] = {"object",   "id",   "short_id",
+                                          "livemode", "mode", "dialect"};
+static const char *const render_tail[] = {"version", "created_at", "updated_at"};
+#define N_HEAD (sizeof render_head / sizeof render_head[0])
+#define N_TAIL (sizeof render_tail / sizeof render_tail[0])
+
 static void
 path_join(char *out, size_t size, const char *base, const char *key)
 {
     snprintf(out, size, "%s%s%s", base, base[0] ? "." : "", key);
+}
+
+/* A field error at base.key: the path is only built when there is an error (formatting
+ * it for every field checked was a tenth of a create's time). */
+static void __attribute__((format(printf, 5, 6)))
+field_err(struct problems *p, const char *base, const char *key, const char *code, const char *fmt,
+          ...)
+{
+    char path[96], msg[sizeof p->e[0].message];
+    va_list ap;
+
+    path_join(path, sizeof path, base, key);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    problems_add(p, path, code, "%s", msg);
 }
 
 /* Reports keys of obj not in allowed (NULL-terminated). */
@@ -54,58 +78,57 @@ check_unknown(struct problems *p, const struct jsonx *obj, const char *base,
     }
 }
 
-/* Validates an optional or required string member. Returns a new jsonx string, or a
- * new null when absent/invalid (the error recorded). */
+/* Validates an optional or required string member. Returns the input's string (one more
+ * reference: canonical and input documents share it), or a null when absent/invalid (the
+ * error recorded). */
 static struct jsonx *
 v_string(struct problems *p, const struct jsonx *obj, const char *key, const char *base,
          bool required, size_t min, size_t max, unsigned flags)
 {
-    const struct jsonx *v = jsonx_get(obj, key);
-    char path[96];
+    struct jsonx *v = jsonx_get(obj, key);
     const char *s;
     size_t n;
     bool ok = true;
 
-    path_join(path, sizeof path, base, key);
     if (v == NULL || jsonx_type(v) == JX_NULL) {
         if (required)
-            problems_add(p, path, "required", "is required");
+            field_err(p, base, key, "required", "is required");
         return jsonx_null();
     }
     if (jsonx_type(v) != JX_STRING) {
-        problems_add(p, path, "invalid_type", "must be a string, not %s", jsonx_type_name(v));
+        field_err(p, base, key, "invalid_type", "must be a string, not %s", jsonx_type_name(v));
         return jsonx_null();
     }
     s = jsonx_str(v);
     n = validate_utf8_len(s);
     if (n < min) {
-        problems_add(p, path, n == 0 && required ? "required" : "too_short",
-                     "must be at least %zu characters", min);
+        field_err(p, base, key, n == 0 && required ? "required" : "too_short",
+                  "must be at least %zu characters", min);
         return jsonx_null();
     }
     if (n > max) {
-        problems_add(p, path, "too_long", "must be at most %zu characters", max);
+        field_err(p, base, key, "too_long", "must be at most %zu characters", max);
         return jsonx_null();
     }
     if (!validate_text(s, jsonx_strlen(v), (flags & SF_WS) != 0)) {
-        problems_add(p, path, "invalid_value", "must not contain control characters");
+        field_err(p, base, key, "invalid_value", "must not contain control characters");
         return jsonx_null();
     }
     if (flags & SF_EMAIL && !(ok = validate_email(s)))
-        problems_add(p, path, "invalid_email", "not a valid e-mail address");
+        field_err(p, base, key, "invalid_email", "not a valid e-mail address");
     else if (flags & SF_PHONE && !(ok = validate_phone_e164(s)))
-        problems_add(p, path, "invalid_phone", "must be E.164: + and 2 to 15 digits");
+        field_err(p, base, key, "invalid_phone", "must be E.164: + and 2 to 15 digits");
     else if (flags & SF_COUNTRY && !(ok = validate_country(s)))
-        problems_add(p, path, "invalid_country", "must be an ISO 3166-1 alpha-2 code");
+        field_err(p, base, key, "invalid_country", "must be an ISO 3166-1 alpha-2 code");
     else if (flags & SF_PAST && !(ok = validate_date(s, true)))
-        problems_add(p, path, "invalid_date", "must be a past date YYYY-MM-DD");
+        field_err(p, base, key, "invalid_date", "must be a past date YYYY-MM-DD");
     else if (flags & SF_URL && !(ok = validate_url(s)))
-        problems_add(p, path, "invalid_url", "must be an http or https URL");
+        field_err(p, base, key, "invalid_url", "must be an http or https URL");
     else if (flags & SF_EAN13 && !(ok = validate_ean13(s)))
-        problems_add(p, path, "invalid_value", "must be 13 digits with a valid check digit");
+        field_err(p, base, key, "invalid_value", "must be 13 digits with a valid check digit");
     else if (flags & SF_LOCALE && !(ok = validate_locale(s)))
-        problems_add(p, path, "invalid_value", "must be a language tag such as fr-FR");
-    return ok ? jsonx_string(s) : jsonx_null();
+        field_err(p, base, key, "invalid_value", "must be a language tag such as fr-FR");
+    return ok ? jsonx_ref(v) : jsonx_null();
 }
 
 /* Integer member in [min, max]; absent -> def (or an error when required). */
@@ -114,24 +137,22 @@ v_int(struct problems *p, const struct jsonx *obj, const char *key, const char *
       int64_t min, int64_t max, int64_t def, int64_t *out)
 {
     const struct jsonx *v = jsonx_get(obj, key);
-    char path[96];
 
-    path_join(path, sizeof path, base, key);
     *out = def;
     if (v == NULL || jsonx_type(v) == JX_NULL) {
         if (required)
-            problems_add(p, path, "required", "is required");
+            field_err(p, base, key, "required", "is required");
         return !required;
     }
     if (jsonx_type(v) != JX_INT) {
-        problems_add(p, path, "invalid_type", "must be an integer%s, not %s",
-                     jsonx_type(v) == JX_REAL ? " (amounts are in minor units)" : "",
-                     jsonx_type_name(v));
+        field_err(p, base, key, "invalid_type", "must be an integer%s, not %s",
+                  jsonx_type(v) == JX_REAL ? " (amounts are in minor units)" : "",
+                  jsonx_type_name(v));
         return false;
     }
     if (jsonx_int(v) < min || jsonx_int(v) > max) {
-        problems_add(p, path, "out_of_range", "must be between %lld and %lld", (long long)min,
-                     (long long)max);
+        field_err(p, base, key, "out_of_range", "must be between %lld and %lld", (long long)min,
+                  (long long)max);
         return false;
     }
     *out = jsonx_int(v);
@@ -144,16 +165,14 @@ v_object(struct problems *p, const struct jsonx *obj, const char *key, const cha
          bool required)
 {
     const struct jsonx *v = jsonx_get(obj, key);
-    char path[96];
 
-    path_join(path, sizeof path, base, key);
     if (v == NULL || jsonx_type(v) == JX_NULL) {
         if (required)
-            problems_add(p, path, "required", "is required");
+            field_err(p, base, key, "required", "is required");
         return NULL;
     }
     if (jsonx_type(v) != JX_OBJECT) {
-        problems_add(p, path, "invalid_type", "must be an object, not %s", jsonx_type_name(v));
+        field_err(p, base, key, "invalid_type", "must be an object, not %s", jsonx_type_name(v));
         return NULL;
     }
     return v;
@@ -165,41 +184,40 @@ v_metadata(struct problems *p, const struct jsonx *obj, const char *key, const c
 {
     const struct jsonx *m = v_object(p, obj, key, base, false);
     struct jsonx *out = jsonx_object();
-    char path[96], kpath[160];
+    char path[96];
 
-    path_join(path, sizeof path, base, key);
     if (m == NULL)
         return out;
+    path_join(path, sizeof path, base, key);
     if (jsonx_size(m) > LIMIT_META_KEYS) {
         problems_add(p, path, "too_many", "at most %d keys", LIMIT_META_KEYS);
         return out;
     }
     for (void *it = jsonx_iter(m); it != NULL; it = jsonx_next(m, it)) {
         const char *k = jsonx_iter_key(it);
-        const struct jsonx *v = jsonx_iter_value(it);
+        struct jsonx *v = jsonx_iter_value(it);
         size_t kl = validate_utf8_len(k);
-        snprintf(kpath, sizeof kpath, "%s.%s", path, k);
         if (kl == 0 || kl > LIMIT_META_KEY_LEN || strpbrk(k, "[]") != NULL ||
             !validate_text(k, strlen(k), false)) {
-            problems_add(p, kpath, "invalid_value", "keys are 1 to %d characters without [ or ]",
-                         LIMIT_META_KEY_LEN);
+            field_err(p, path, k, "invalid_value", "keys are 1 to %d characters without [ or ]",
+                      LIMIT_META_KEY_LEN);
             continue;
         }
         if (jsonx_type(v) != JX_STRING) {
-            problems_add(p, kpath, "invalid_type", "values must be strings, not %s",
-                         jsonx_type_name(v));
+            field_err(p, path, k, "invalid_type", "values must be strings, not %s",
+                      jsonx_type_name(v));
             continue;
         }
         if (validate_utf8_len(jsonx_str(v)) > LIMIT_META_VALUE_LEN) {
-            problems_add(p, kpath, "too_long", "must be at most %d characters",
-                         LIMIT_META_VALUE_LEN);
+            field_err(p, path, k, "too_long", "must be at most %d characters",
+                      LIMIT_META_VALUE_LEN);
             continue;
         }
         if (!validate_text(jsonx_str(v), jsonx_strlen(v), true)) {
-            problems_add(p, kpath, "invalid_value", "must not contain control characters");
+            field_err(p, path, k, "invalid_value", "must not contain control characters");
             continue;
         }
-        jsonx_set_str(out, k, jsonx_str(v));
+        jsonx_set(out, k, jsonx_ref(v));
     }
     return out;
 }
@@ -354,6 +372,8 @@ order_validate_create(const struct jsonx *in, struct problems *p, struct jsonx *
     const char *status = "pending";
     int n_before = p->n;
 
+    for (size_t i = 0; i < N_HEAD; i++) /* their places in the rendered order (render) */
+        jsonx_set_null(o, render_head[i]);
     check_unknown(p, in, "", allowed);
     v = v_string(p, in, "external_id", "", false, 1, LIMIT_STR_NAME, 0);
     jsonx_set(o, "external_id", v);
@@ -436,13 +456,38 @@ order_validate_create(const struct jsonx *in, struct problems *p, struct jsonx *
     return 0;
 }
 
-/* Renders row->body from canon with the identity fields first. */
+/* Whether doc's members are already in rendered order: the identity members first, and
+ * the three times either absent or last (a stored order, or a new canonical document,
+ * whose first members order_validate_create reserves). Then render sets them in place
+ * instead of copying every member into a new object. */
+static bool
+render_in_place(const struct jsonx *doc)
+{
+    size_t n = jsonx_size(doc), i = 0, tail = 0;
+
+    for (void *it = jsonx_iter(doc); it != NULL; it = jsonx_next(doc, it), i++) {
+        const char *k = jsonx_iter_key(it);
+        if (i < N_HEAD) {
+            if (strcmp(k, render_head[i]) != 0)
+                return false;
+            continue;
+        }
+        for (size_t t = 0; t < N_TAIL; t++)
+            if (strcmp(k, render_tail[t]) == 0 && (t != tail++ || i != n - N_TAIL + t))
+                return false;
+    }
+    return i >= N_HEAD;
+}
+
+/* Renders row->body from canon with the identity fields first and the times last. */
 static int
 render(struct jsonx *canon, struct order_row *row)
 {
-    struct jsonx *doc = jsonx_object();
+    bool in_place = render_in_place(canon);
+    struct jsonx *doc = in_place ? jsonx_ref(canon) : jsonx_object();
     char ts[CLOCK_RFC3339_LEN];
     size_t len = 0;
+    bool skip;
 
     jsonx_set_str(doc, "object", "order");
     jsonx_set_str(doc, "id", row->id);
@@ -450,14 +495,15 @@ render(struct jsonx *canon, struct order_row *row)
     jsonx_set_bool(doc, "livemode", row->mode == MODE_LIVE);
     jsonx_set_str(doc, "mode", ids_mode_name(row->mode));
     jsonx_set_str(doc, "dialect", row->dialect);
-    for (void *it = jsonx_iter(canon); it != NULL; it = jsonx_next(canon, it)) {
+    for (void *it = in_place ? NULL : jsonx_iter(canon); it != NULL; it = jsonx_next(canon, it)) {
         const char *k = jsonx_iter_key(it);
-        if (strcmp(k, "object") == 0 || strcmp(k, "id") == 0 || strcmp(k, "short_id") == 0 ||
-            strcmp(k, "livemode") == 0 || strcmp(k, "mode") == 0 || strcmp(k, "dialect") == 0 ||
-            strcmp(k, "version") == 0 || strcmp(k, "created_at") == 0 ||
-            strcmp(k, "updated_at") == 0)
-            continue;
-        jsonx_set(doc, k, jsonx_ref(jsonx_iter_value(it)));
+        skip = false;
+        for (size_t i = 0; i < N_HEAD && !skip; i++)
+            skip = strcmp(k, render_head[i]) == 0;
+        for (size_t i = 0; i < N_TAIL && !skip; i++)
+            skip = strcmp(k, render_tail[i]) == 0;
+        if (!skip)
+            jsonx_set(doc, k, jsonx_ref(jsonx_iter_value(it)));
     }
     jsonx_set_int(doc, "version", row->version);
     clock_format_ms(row->created_ms, ts);

@@ -413,6 +413,9 @@ svc_order_create(struct req *req, struct jsonx *canon, struct order_row *row, co
     op->w.before = svc_before;
     op->w.after = svc_after_create;
     op->w.hook_arg = op;
+    /* without dialect hooks they only render the answer */
+    op->w.hooks_no_sql =
+        op->hooks.before == NULL && op->hooks.before_row == NULL && op->hooks.after == NULL;
     op->w.done = create_done;
     req->suspend(req); /* before submit: the answer may come at once */
     store_submit(req->app->store, &op->w);

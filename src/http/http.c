@@ -63,6 +63,7 @@ struct http_server {
     const char *dialect; /* NULL: every API under its prefix; else this one alone */
     bool tls;
     atomic_int active;
+    atomic_int suspended; /* requests waiting for the store (MHD must not stop then) */
     /* the reaper: closes connections that take too long to send a request */
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -387,6 +388,7 @@ do_suspend(struct req *req)
     struct hctx *c = req->http;
 
     atomic_store(&c->state, ST_PENDING);
+    atomic_fetch_add(&c->srv->suspended, 1);
     MHD_suspend_connection(c->conn);
 }
 
@@ -394,9 +396,11 @@ static void
 do_resume(struct req *req)
 {
     struct hctx *c = req->http;
+    struct http_server *srv = c->srv; /* c may be gone once resumed */
 
     atomic_store(&c->state, ST_DONE);
     MHD_resume_connection(c->conn);
+    atomic_fetch_sub(&srv->suspended, 1);
 }
 
 static void
@@ -735,6 +739,7 @@ http_start(struct app *app, const char *listen, const char *dialect, const struc
     s->body_timeout_ms = body_ms;
     s->tls = tls != NULL;
     atomic_init(&s->active, 0);
+    atomic_init(&s->suspended, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->wake, NULL);
     conns = raise_fd_limit();
@@ -790,6 +795,17 @@ http_stop(struct http_server *s)
         nanosleep(&tick, NULL);
     if (atomic_load(&s->active) > 0)
         log_error("http: %d requests still running at shutdown", atomic_load(&s->active));
+    /* MHD aborts the process when stopped with a suspended connection: a request waiting
+     * for the store gets its answer (the committer always answers, 503 at worst) first */
+    deadline = clock_now_ms() + LIMIT_SHUTDOWN_DB_MS;
+    while (atomic_load(&s->suspended) > 0 && clock_now_ms() < deadline)
+        nanosleep(&tick, NULL);
+    if (atomic_load(&s->suspended) > 0) {
+        log_error("http: %d requests still waiting for the store at shutdown; exiting without "
+                  "closing their connections",
+                  atomic_load(&s->suspended));
+        return; /* the daemon is left to the process exit */
+    }
     if (s->reaper_running) {
         pthread_mutex_lock(&s->mu);
         s->stopping = true;

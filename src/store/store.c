@@ -5,6 +5,7 @@
  */
 #include "store/store.h"
 
+#include "store/pg/store_pg.h"
 #include "store/sqlite/store_sqlite.h"
 
 #include <pthread.h>
@@ -17,12 +18,33 @@ store_open(const char *url, char *err, size_t errlen)
 {
     if (strncmp(url, "sqlite:", 7) == 0)
         return store_sqlite_open(url + 7, err, errlen);
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        snprintf(err, errlen, "the PostgreSQL store is not available in this build yet");
-        return NULL;
-    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return store_pg_open(url, err, errlen);
     snprintf(err, errlen, "unknown database URL (want sqlite:PATH or postgres://…)");
     return NULL;
+}
+
+void
+store_url_for_log(const char *url, char *out, size_t size)
+{
+    const char *auth = strstr(url, "://"), *end, *at, *colon, *pw;
+    char tmp[1024];
+
+    snprintf(out, size, "%s", url);
+    if (strncmp(url, "postgres", 8) != 0 || auth == NULL)
+        return;
+    auth += 3;
+    end = auth + strcspn(auth, "/?");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon != NULL)
+        snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
+    pw = strstr(out, "password=");
+    if (pw != NULL) { /* a password given as a URI parameter */
+        snprintf(tmp, sizeof tmp, "%.*s***%s", (int)(pw + 9 - out), out,
+                 pw + 9 + strcspn(pw + 9, "&"));
+        snprintf(out, size, "%s", tmp);
+    }
 }
 
 void

@@ -170,6 +170,10 @@ struct store_write {
     store_tx_fn before, after, custom;
     void *hook_arg;
     int hook_code;
+    /* SW_ORDER_INSERT: before and after use no SQL (they get a NULL connection): the
+     * store may run them apart from the write's statements, before or after them, and
+     * more than once. PostgreSQL then sends the write in its pipeline. */
+    bool hooks_no_sql;
     /* SW_ORG_INSERT: org + keys. SW_ORG_SETTINGS: org->id and org->settings. */
     struct org_rec *org;
     struct key_rec *keys;
@@ -223,6 +227,10 @@ struct store_ops {
     /* The org's audit log, newest first, at most limit entries. */
     enum store_rc (*audit_list)(struct store *s, const char *org_id, int limit,
                                 struct audit_row **rows, size_t *n);
+    /* Optional (NULL: no such state). STORE_UNAVAILABLE while writes fail for want of the
+     * database (full disk, I/O errors), with a short reason for operators in why; the
+     * backend keeps trying and returns STORE_OK once a write commits again. */
+    enum store_rc (*write_health)(struct store *s, char *why, size_t whylen);
 };
 
 struct store {
@@ -233,6 +241,8 @@ struct store {
  * message in err. The committer thread starts here. */
 struct store *store_open(const char *url, char *err, size_t errlen);
 void store_close(struct store *s);
+/* url with any password replaced by "***", for logs (postgres://user:***@host/db). */
+void store_url_for_log(const char *url, char *out, size_t size);
 /* Submits a write and waits for it (for the CLI); returns w->rc. */
 enum store_rc store_write_wait(struct store *s, struct store_write *w);
 

@@ -455,6 +455,29 @@ describe('timestamp replay rule', () => {
   });
 });
 
+describe('two processes on one database', () => {
+  test('32 concurrent exact replays of one request over two processes → exactly one accepted', T, async () => {
+    const o = freshOrg('Replay race, two processes');
+    const srv2 = await sb.start();
+    try {
+      const ccs = [srv, srv2].map((s) => cherry(s.base, o.keys.test.publishable, o.keys.test.secret));
+      const body = order();
+      const ts = nowTs();
+      const results = await Promise.all(Array.from({ length: 32 }, (_, i) => ccs[i % 2].create(body, { ts })));
+      assert.equal(results.filter((r) => r.status === 200).length, 1, results.map((r) => r.text).join('\n'));
+      for (const r of results.filter((x) => x.status !== 200)) {
+        assert.ok((r.status === 401 && r.json.code === 1004) || (r.status === 400 && r.json.code === 3001), r.text);
+      }
+      const list = await api(srv2.base, o.keys.test.secret).get(`/v1/orders?external_id=${body.trackId}`);
+      assert.equal(list.json.data.length, 1);
+      // an older timestamp than the window allows, through the other process
+      assertCherryError(await ccs[1].create(order(), { ts: ts - 10 }), 401, 1003);
+    } finally {
+      await srv2.stop();
+    }
+  });
+});
+
 describe('update and cancel (PUT /v2/orders/{trackId})', () => {
   test('round trip: change amounts, cancel, re-validate; /v1 and events follow', T, async () => {
     const body = order();

@@ -3,7 +3,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Sandbox, runCli, parseCliJson, makeTempDir, removeDir, UUID_ANY } from './lib/harness.mjs';
+import { Sandbox, runCli, parseCliJson, makeTempDir, removeDir, UUID_ANY, pgSql } from './lib/harness.mjs';
 
 let sb;
 const T = { timeout: 60_000 };
@@ -18,7 +18,8 @@ describe('migrate', () => {
   test('migrate on a fresh db, then again → exit 0 both times', T, () => {
     const r1 = sb.cli(['migrate']);
     assert.equal(r1.code, 0, r1.stderr);
-    assert.ok(fs.existsSync(sb.dbPath), 'the sqlite file exists after migrate');
+    if (sb.pgDb) assert.match(pgSql(sb.pgDb, 'SELECT component FROM schema_version'), /^core$/m, 'the schema exists after migrate');
+    else assert.ok(fs.existsSync(sb.dbPath), 'the sqlite file exists after migrate');
     const r2 = sb.cli(['migrate']);
     assert.equal(r2.code, 0, r2.stderr);
   });
@@ -52,8 +53,8 @@ describe('org create', () => {
     assert.notEqual(other.keys.live.secret, org.keys.live.secret);
   });
 
-  test('the master key file is created 0600 next to the sqlite file', T, () => {
-    const f = path.join(sb.dir, 'master.key');
+  test('the master key file is created 0600 next to the sqlite file (PostgreSQL: ./data/master.key)', T, () => {
+    const f = sb.masterKeyPath;
     assert.ok(fs.existsSync(f), `${f} exists`);
     assert.equal(fs.statSync(f).mode & 0o777, 0o600);
   });
@@ -63,11 +64,13 @@ describe('org create', () => {
     const keyDir = makeTempDir();
     try {
       const keyFile = path.join(keyDir, 'custom.key');
-      const r = runCli(['org', 'create', '--name', 'K', '--db', `sqlite:${path.join(dir, 'o.db')}`], { env: { ORDERD_MASTER_KEY_FILE: keyFile } });
+      const db = sb.pgDb ? sb.db : `sqlite:${path.join(dir, 'o.db')}`;
+      const r = runCli(['org', 'create', '--name', 'K', '--db', db], { cwd: dir, env: { ORDERD_MASTER_KEY_FILE: keyFile } });
       assert.equal(r.code, 0, r.stderr);
       assert.ok(fs.existsSync(keyFile), 'the override file is created');
       assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
-      assert.ok(!fs.existsSync(path.join(dir, 'master.key')), 'no master.key beside the db');
+      const usual = sb.pgDb ? path.join(dir, 'data', 'master.key') : path.join(dir, 'master.key');
+      assert.ok(!fs.existsSync(usual), `no master key at the default place ${usual}`);
     } finally {
       removeDir(dir);
       removeDir(keyDir);

@@ -125,7 +125,7 @@ describe('last use and audit', () => {
 
 describe('master key file', () => {
   test('serve refuses a master key readable by others, with a clear message', T, async () => {
-    const keyFile = path.join(sb.dir, 'master.key');
+    const keyFile = sb.masterKeyPath;
     assert.ok(fs.existsSync(keyFile));
     await srv.stop();
     fs.chmodSync(keyFile, 0o644);

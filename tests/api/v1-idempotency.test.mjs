@@ -1,7 +1,7 @@
 // Idempotency-Key semantics and concurrent creates.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sandbox, api, assertProblem, minimalOrder, uniq } from './lib/harness.mjs';
+import { Sandbox, api, assertProblem, listAll, minimalOrder, uniq } from './lib/harness.mjs';
 
 let sb, srv, orgA, orgB, sk, skLive, skB;
 const T = { timeout: 120_000 };
@@ -176,5 +176,62 @@ describe('concurrency', () => {
     }
     const found = await countByExternalId(sk, ext);
     assert.deepEqual(found.map((o) => o.id), [winner]);
+  });
+});
+
+describe('two processes on one database', () => {
+  let srv2, sk2;
+  before(async () => {
+    srv2 = await sb.start();
+    sk2 = api(srv2.base, orgA.keys.test.secret);
+  });
+  after(async () => { if (srv2?.running) await srv2.stop(); });
+  const either = (i) => (i % 2 ? sk2 : sk);
+
+  test('64 concurrent POSTs with one Idempotency-Key over two processes → exactly one order', T, async () => {
+    const key = uniq('idem-race2');
+    const body = minimalOrder({ external_id: uniq('RACE2-IDEM') });
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => either(i).post('/v1/orders', body, withKey(key))));
+    const created = rs.filter((r) => r.status === 201);
+    const inUse = rs.filter((r) => r.status === 409);
+    assert.equal(created.length + inUse.length, 64, `statuses: ${rs.map((r) => r.status).join(',')}\n${rs.find((r) => r.status !== 201 && r.status !== 409)?.text}`);
+    assert.ok(created.length >= 1, 'at least one 201');
+    for (const r of inUse) assertProblem(r, 409, 'idempotency_key_in_use');
+    assert.equal(new Set(created.map((r) => r.json.id)).size, 1, 'all 201 bodies carry the same id');
+    const found = await countByExternalId(sk2, body.external_id);
+    assert.deepEqual(found.map((o) => o.id), [created[0].json.id]);
+    for (const client of [sk, sk2]) {
+      const again = await client.post('/v1/orders', body, withKey(key));
+      assert.equal(again.status, 201);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(again.json.id, created[0].json.id);
+    }
+  });
+
+  test('64 concurrent POSTs with one Idempotency-Key and no external_id over two processes → one order', T, async () => {
+    const key = uniq('idem-race3');
+    const body = minimalOrder({ metadata: { race: key } });
+    const before = (await listAll(sk, '/v1/orders')).length;
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => either(i).post('/v1/orders', body, withKey(key))));
+    const created = rs.filter((r) => r.status === 201);
+    assert.equal(created.length + rs.filter((r) => r.status === 409).length, 64, `statuses: ${rs.map((r) => r.status).join(',')}`);
+    assert.equal(new Set(created.map((r) => r.json.id)).size, 1, 'all 201 bodies carry the same id');
+    const all = await listAll(sk, '/v1/orders');
+    assert.equal(all.length, before + 1, 'one new order');
+    assert.equal(all.filter((o) => o.metadata?.race === key).length, 1);
+  });
+
+  test('64 concurrent creates with one external_id over two processes → one 201, 63 × 409', T, async () => {
+    const ext = uniq('RACE2-EXT');
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) =>
+      either(i).post('/v1/orders', minimalOrder({ external_id: ext, metadata: { n: String(i) } }))));
+    const created = rs.filter((r) => r.status === 201);
+    const conflicts = rs.filter((r) => r.status === 409);
+    assert.equal(created.length, 1, `statuses: ${rs.map((r) => r.status).join(',')}`);
+    assert.equal(conflicts.length, 63);
+    const winner = created[0].json.id;
+    for (const r of conflicts) assert.equal(assertProblem(r, 409, 'external_id_conflict').existing_order_id, winner);
+    assert.deepEqual((await countByExternalId(sk, ext)).map((o) => o.id), [winner]);
+    assert.deepEqual((await countByExternalId(sk2, ext)).map((o) => o.id), [winner]);
   });
 });

@@ -6,6 +6,7 @@
  * replays, also between processes sharing the database. cherry_auth_newest holds the
  * newest accepted timestamp per publishable key.
  */
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/sqlite/store_sqlite_int.h"
 
 #include "core/clock.h"
@@ -110,8 +111,8 @@ check_on(struct store_conn *c, void *arg)
 }
 
 enum store_rc
-cherry_store_seen_check(struct store *s, const struct cherry_seen *r, int window,
-                        enum cherry_verdict *verdict)
+cherry_sqlite_seen_check(struct store *s, const struct cherry_seen *r, int window,
+                         enum cherry_verdict *verdict)
 {
     struct check_arg a = {r, window, CHERRY_FRESH};
     enum store_rc rc = s->ops->read(s, check_on, &a);
@@ -121,8 +122,8 @@ cherry_store_seen_check(struct store *s, const struct cherry_seen *r, int window
 }
 
 enum store_rc
-cherry_store_seen_record(struct store_conn *c, const struct cherry_seen *r, int window,
-                         enum cherry_verdict *verdict)
+cherry_sqlite_seen_record(struct store_conn *c, const struct cherry_seen *r, int window,
+                          enum cherry_verdict *verdict)
 {
     sqlite3_stmt *st;
     int64_t newest;
@@ -199,8 +200,8 @@ order_find_on(struct store_conn *c, void *arg)
 }
 
 enum store_rc
-cherry_store_order_find(struct store *s, const char *org_id, enum key_mode mode,
-                        const char *track_id, char id[IDS_UUID_LEN])
+cherry_sqlite_order_find(struct store *s, const char *org_id, enum key_mode mode,
+                         const char *track_id, char id[IDS_UUID_LEN])
 {
     struct find_arg a = {org_id, track_id, mode, id};
 
@@ -239,7 +240,7 @@ app_get_on(struct store_conn *c, void *arg)
 }
 
 enum store_rc
-cherry_store_app_get(struct store *s, const char *org_id, enum key_mode mode, char **info)
+cherry_sqlite_app_get(struct store *s, const char *org_id, enum key_mode mode, char **info)
 {
     struct app_arg a = {org_id, mode, NULL};
     enum store_rc rc = s->ops->read(s, app_get_on, &a);
@@ -251,7 +252,7 @@ cherry_store_app_get(struct store *s, const char *org_id, enum key_mode mode, ch
 }
 
 enum store_rc
-cherry_store_app_get_on(struct store_conn *c, const char *org_id, enum key_mode mode, char **info)
+cherry_sqlite_app_get_on(struct store_conn *c, const char *org_id, enum key_mode mode, char **info)
 {
     struct app_arg a = {org_id, mode, NULL};
     enum store_rc rc = app_get_on(c, &a);
@@ -263,8 +264,8 @@ cherry_store_app_get_on(struct store_conn *c, const char *org_id, enum key_mode 
 }
 
 enum store_rc
-cherry_store_app_put(struct store_conn *c, const char *org_id, enum key_mode mode, const char *info,
-                     int64_t now_ms)
+cherry_sqlite_app_put(struct store_conn *c, const char *org_id, enum key_mode mode,
+                      const char *info, int64_t now_ms)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_app_put);
     enum store_rc rc;

@@ -10,6 +10,7 @@
 #include "store/dashboard_store.h"
 
 #include "core/buf.h"
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/sqlite/store_sqlite_int.h"
 
 #include <stdio.h>
@@ -86,7 +87,7 @@ copy_hash(sqlite3_stmt *st, int i, uint8_t out[CRYPTO_HASH_LEN], bool *present)
 }
 
 enum store_rc
-dash_session_insert(struct store_conn *c, const struct dash_session *s)
+dash_sqlite_session_insert(struct store_conn *c, const struct dash_session *s)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_insert);
 
@@ -107,8 +108,8 @@ dash_session_insert(struct store_conn *c, const struct dash_session *s)
 }
 
 enum store_rc
-dash_session_get(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN], int64_t now,
-                 struct dash_session *out)
+dash_sqlite_session_get(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN],
+                        int64_t now, struct dash_session *out)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_get);
     enum store_rc rc;
@@ -139,8 +140,8 @@ dash_session_get(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN]
 }
 
 enum store_rc
-dash_session_touch(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN], int64_t seen_ms,
-                   int64_t expires_ms)
+dash_sqlite_session_touch(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN],
+                          int64_t seen_ms, int64_t expires_ms)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_touch);
 
@@ -153,7 +154,7 @@ dash_session_touch(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LE
 }
 
 enum store_rc
-dash_session_delete(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN])
+dash_sqlite_session_delete(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_LEN])
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_delete);
 
@@ -164,7 +165,7 @@ dash_session_delete(struct store_conn *c, const uint8_t token_hash[CRYPTO_HASH_L
 }
 
 enum store_rc
-dash_session_purge(struct store_conn *c, int64_t now)
+dash_sqlite_session_purge(struct store_conn *c, int64_t now)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_purge);
 
@@ -245,8 +246,8 @@ list_sql(const struct dash_order_query *q, bool asc)
 }
 
 enum store_rc
-dash_order_list(struct store_conn *c, const struct dash_order_query *q, struct order_row **rows,
-                size_t *n, bool *has_more)
+dash_sqlite_order_list(struct store_conn *c, const struct dash_order_query *q,
+                       struct order_row **rows, size_t *n, bool *has_more)
 {
     bool asc = q->ending_before != NULL && q->starting_after == NULL;
     char *sql = list_sql(q, asc);
@@ -329,8 +330,8 @@ stats_free(void *rows, size_t n)
 }
 
 enum store_rc
-dash_stats(struct store_conn *c, const char *org_id, enum key_mode mode, int64_t from, int64_t to,
-           int64_t bucket_ms, struct dash_stat_row **rows, size_t *n)
+dash_sqlite_stats(struct store_conn *c, const char *org_id, enum key_mode mode, int64_t from,
+                  int64_t to, int64_t bucket_ms, struct dash_stat_row **rows, size_t *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_stats);
     enum store_rc rc = STORE_FAIL;

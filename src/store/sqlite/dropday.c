@@ -3,6 +3,7 @@
  * dropday.c -- the SQLite tables and queries of the dropday API (store/dropday_store.h).
  */
 #include "store/dropday_store.h"
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/sqlite/store_sqlite_int.h"
 
 #include <stddef.h>
@@ -85,8 +86,8 @@ step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
 }
 
 enum store_rc
-dropday_store_next_reference(struct store_conn *c, const char *org_id, enum key_mode mode,
-                             int64_t *ref)
+dropday_sqlite_next_reference(struct store_conn *c, const char *org_id, enum key_mode mode,
+                              int64_t *ref)
 {
     static const char sql[] =
         "INSERT INTO dropday_counters (org_id, mode, last) VALUES (?1, ?2, 1)"
@@ -108,8 +109,8 @@ dropday_store_next_reference(struct store_conn *c, const char *org_id, enum key_
 }
 
 enum store_rc
-dropday_store_supplier_id(struct store_conn *c, const char *org_id, enum key_mode mode,
-                          const char *name, int64_t *id)
+dropday_sqlite_supplier_id(struct store_conn *c, const char *org_id, enum key_mode mode,
+                           const char *name, int64_t *id)
 {
     static const char sql[] =
         "INSERT INTO dropday_suppliers (org_id, mode, name) VALUES (?1, ?2, ?3)"
@@ -132,8 +133,8 @@ dropday_store_supplier_id(struct store_conn *c, const char *org_id, enum key_mod
 }
 
 enum store_rc
-dropday_store_order_insert(struct store_conn *c, const struct dropday_order_rec *r,
-                           const int64_t *supplier_ids, size_t n_suppliers)
+dropday_sqlite_order_insert(struct store_conn *c, const struct dropday_order_rec *r,
+                            const int64_t *supplier_ids, size_t n_suppliers)
 {
     static const char sql[] =
         "INSERT INTO dropday_orders (org_id, mode, reference, order_id, external_id, test,"
@@ -170,8 +171,8 @@ dropday_store_order_insert(struct store_conn *c, const struct dropday_order_rec 
 }
 
 enum store_rc
-dropday_store_product_upsert(struct store_conn *c, const char *org_id, enum key_mode mode,
-                             const struct dropday_product_rec *p, int64_t now_ms)
+dropday_sqlite_product_upsert(struct store_conn *c, const char *org_id, enum key_mode mode,
+                              const struct dropday_product_rec *p, int64_t now_ms)
 {
     static const char sql[] =
         "INSERT INTO dropday_products (org_id, mode, external_id, sku, ean13, name,"
@@ -207,8 +208,8 @@ dropday_store_product_upsert(struct store_conn *c, const char *org_id, enum key_
 }
 
 enum store_rc
-dropday_store_reference_of(struct store_conn *c, const char *org_id, enum key_mode mode,
-                           const char *order_id, int64_t *ref)
+dropday_sqlite_reference_of(struct store_conn *c, const char *org_id, enum key_mode mode,
+                            const char *order_id, int64_t *ref)
 {
     static const char sql[] = "SELECT reference FROM dropday_orders"
                               " WHERE org_id = ?1 AND mode = ?2 AND order_id = ?3";
@@ -244,8 +245,8 @@ hit_fill(sqlite3_stmt *st, struct dropday_hit *h)
 }
 
 enum store_rc
-dropday_store_order_get(struct store_conn *c, const char *org_id, enum key_mode mode, int64_t ref,
-                        struct dropday_hit *out)
+dropday_sqlite_order_get(struct store_conn *c, const char *org_id, enum key_mode mode, int64_t ref,
+                         struct dropday_hit *out)
 {
     static const char sql[] = "SELECT d.reference, o.status, o.created_ms, o.updated_ms, o.body"
                               " FROM dropday_orders d JOIN orders o"
@@ -302,8 +303,8 @@ bind_query(sqlite3_stmt *st, const struct dropday_query *q)
 }
 
 enum store_rc
-dropday_store_order_list(struct store_conn *c, const struct dropday_query *q,
-                         struct dropday_hit **hits, size_t *n, int64_t *total)
+dropday_sqlite_order_list(struct store_conn *c, const struct dropday_query *q,
+                          struct dropday_hit **hits, size_t *n, int64_t *total)
 {
     static const char sql_count[] = "SELECT count(*)" DROPDAY_WHERE;
     static const char sql[] =
@@ -357,9 +358,9 @@ dropday_store_order_list(struct store_conn *c, const struct dropday_query *q,
 }
 
 enum store_rc
-dropday_store_product_list(struct store_conn *c, const char *org_id, enum key_mode mode,
-                           int64_t limit, int64_t offset, struct dropday_product_rec **rows,
-                           size_t *n, int64_t *total)
+dropday_sqlite_product_list(struct store_conn *c, const char *org_id, enum key_mode mode,
+                            int64_t limit, int64_t offset, struct dropday_product_rec **rows,
+                            size_t *n, int64_t *total)
 {
     static const char sql_count[] =
         "SELECT count(*) FROM dropday_products WHERE org_id = ?1 AND mode = ?2";
@@ -424,24 +425,4 @@ dropday_store_product_list(struct store_conn *c, const char *org_id, enum key_mo
     *rows = out;
     *n = cnt;
     return STORE_OK;
-}
-
-void
-dropday_hits_free(struct dropday_hit *h, size_t n)
-{
-    for (size_t i = 0; h != NULL && i < n; i++)
-        free(h[i].body);
-    free(h);
-}
-
-void
-dropday_products_free(struct dropday_product_rec *p, size_t n)
-{
-    for (size_t i = 0; p != NULL && i < n; i++) {
-        free(p[i].external_id);
-        free(p[i].sku);
-        free(p[i].ean13);
-        free(p[i].name);
-    }
-    free(p);
 }

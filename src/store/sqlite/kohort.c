@@ -8,6 +8,7 @@
  */
 #include "store/kohort_store.h"
 
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/sqlite/store_sqlite_int.h"
 
 #include <stdio.h>
@@ -281,8 +282,8 @@ ids_free_void(void *rows, size_t n)
 /* ---- groups ---- */
 
 enum store_rc
-kohort_group_get(struct store_conn *c, const char *org_id, enum key_mode mode,
-                 const char *id_or_share, struct kohort_group *out)
+kohort_sqlite_group_get(struct store_conn *c, const char *org_id, enum key_mode mode,
+                        const char *id_or_share, struct kohort_group *out)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_group_get);
     enum store_rc rc = STORE_FAIL;
@@ -304,7 +305,7 @@ kohort_group_get(struct store_conn *c, const char *org_id, enum key_mode mode,
 }
 
 enum store_rc
-kohort_group_insert(struct store_conn *c, const struct kohort_group *g)
+kohort_sqlite_group_insert(struct store_conn *c, const struct kohort_group *g)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_group_insert);
 
@@ -332,8 +333,8 @@ kohort_group_insert(struct store_conn *c, const struct kohort_group *g)
 }
 
 enum store_rc
-kohort_group_join(struct store_conn *c, const char *org_id, enum key_mode mode,
-                  const char *group_id, int64_t now_ms)
+kohort_sqlite_group_join(struct store_conn *c, const char *org_id, enum key_mode mode,
+                         const char *group_id, int64_t now_ms)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_group_join);
     enum store_rc rc;
@@ -351,7 +352,7 @@ kohort_group_join(struct store_conn *c, const char *org_id, enum key_mode mode,
 }
 
 enum store_rc
-kohort_group_update(struct store_conn *c, const struct kohort_group *g)
+kohort_sqlite_group_update(struct store_conn *c, const struct kohort_group *g)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_group_update);
     enum store_rc rc;
@@ -371,9 +372,9 @@ kohort_group_update(struct store_conn *c, const struct kohort_group *g)
 }
 
 enum store_rc
-kohort_group_close(struct store_conn *c, const char *org_id, enum key_mode mode,
-                   const char *group_id, const char *status, enum kohort_close_when when,
-                   int64_t now_ms, bool *changed)
+kohort_sqlite_group_close(struct store_conn *c, const char *org_id, enum key_mode mode,
+                          const char *group_id, const char *status, enum kohort_close_when when,
+                          int64_t now_ms, bool *changed)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_group_close);
     enum store_rc rc;
@@ -496,8 +497,8 @@ count_run(struct store_conn *c, sqlite3_stmt *st, int64_t *count)
 }
 
 enum store_rc
-kohort_group_list(struct store_conn *c, const struct kohort_list_query *q,
-                  struct kohort_group **rows, size_t *n, int64_t *count)
+kohort_sqlite_group_list(struct store_conn *c, const struct kohort_list_query *q,
+                         struct kohort_group **rows, size_t *n, int64_t *count)
 {
     static const struct colmap map[] = {
         {"created_at", "created_ms"},       {"updated_at", "updated_ms"},
@@ -528,8 +529,8 @@ kohort_group_list(struct store_conn *c, const struct kohort_list_query *q,
 }
 
 enum store_rc
-kohort_groups_due(struct store_conn *c, int64_t now_ms, int limit, struct kohort_group **rows,
-                  size_t *n)
+kohort_sqlite_groups_due(struct store_conn *c, int64_t now_ms, int limit,
+                         struct kohort_group **rows, size_t *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_groups_due);
     void *out = NULL;
@@ -549,7 +550,7 @@ kohort_groups_due(struct store_conn *c, int64_t now_ms, int limit, struct kohort
 }
 
 enum store_rc
-kohort_groups_next_expiry(struct store_conn *c, int64_t *ms, bool *found)
+kohort_sqlite_groups_next_expiry(struct store_conn *c, int64_t *ms, bool *found)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_groups_next);
     enum store_rc rc;
@@ -568,25 +569,6 @@ kohort_groups_next_expiry(struct store_conn *c, int64_t *ms, bool *found)
     }
     sqlite3_reset(st);
     return rc;
-}
-
-void
-kohort_group_free(struct kohort_group *g)
-{
-    if (g == NULL)
-        return;
-    free(g->creator_email);
-    free(g->metadata);
-    free(g->settings);
-    g->creator_email = g->metadata = g->settings = NULL;
-}
-
-void
-kohort_groups_free(struct kohort_group *g, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        kohort_group_free(&g[i]);
-    free(g);
 }
 
 /* ---- customers ---- */
@@ -615,15 +597,15 @@ customer_one(struct store_conn *c, const char *sql, const char *org_id, enum key
 }
 
 enum store_rc
-kohort_customer_get(struct store_conn *c, const char *org_id, enum key_mode mode, const char *id,
-                    struct kohort_customer *out)
+kohort_sqlite_customer_get(struct store_conn *c, const char *org_id, enum key_mode mode,
+                           const char *id, struct kohort_customer *out)
 {
     return customer_one(c, sql_customer_get, org_id, mode, id, out);
 }
 
 enum store_rc
-kohort_customer_by_email(struct store_conn *c, const char *org_id, enum key_mode mode,
-                         const char *email, struct kohort_customer *out)
+kohort_sqlite_customer_by_email(struct store_conn *c, const char *org_id, enum key_mode mode,
+                                const char *email, struct kohort_customer *out)
 {
     return customer_one(c, sql_customer_by_email, org_id, mode, email, out);
 }
@@ -649,7 +631,7 @@ customer_bind(sqlite3_stmt *st, const struct kohort_customer *cu)
 }
 
 enum store_rc
-kohort_customer_insert(struct store_conn *c, const struct kohort_customer *cu)
+kohort_sqlite_customer_insert(struct store_conn *c, const struct kohort_customer *cu)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_customer_insert);
 
@@ -660,7 +642,7 @@ kohort_customer_insert(struct store_conn *c, const struct kohort_customer *cu)
 }
 
 enum store_rc
-kohort_customer_update(struct store_conn *c, const struct kohort_customer *cu)
+kohort_sqlite_customer_update(struct store_conn *c, const struct kohort_customer *cu)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_customer_update);
     enum store_rc rc;
@@ -675,8 +657,8 @@ kohort_customer_update(struct store_conn *c, const struct kohort_customer *cu)
 }
 
 enum store_rc
-kohort_customer_list(struct store_conn *c, const struct kohort_list_query *q,
-                     struct kohort_customer **rows, size_t *n, int64_t *count)
+kohort_sqlite_customer_list(struct store_conn *c, const struct kohort_list_query *q,
+                            struct kohort_customer **rows, size_t *n, int64_t *count)
 {
     static const struct colmap map[] = {
         {"created_at", "created_ms"}, {"updated_at", "updated_ms"},
@@ -706,33 +688,10 @@ kohort_customer_list(struct store_conn *c, const struct kohort_list_query *q,
     return rc;
 }
 
-void
-kohort_customer_free(struct kohort_customer *cu)
-{
-    if (cu == NULL)
-        return;
-    free(cu->email);
-    free(cu->first_name);
-    free(cu->last_name);
-    free(cu->phone);
-    free(cu->locale);
-    free(cu->client_ref);
-    free(cu->metadata);
-    memset(cu, 0, sizeof *cu);
-}
-
-void
-kohort_customers_free(struct kohort_customer *cu, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        kohort_customer_free(&cu[i]);
-    free(cu);
-}
-
 /* ---- orders ---- */
 
 enum store_rc
-kohort_link_insert(struct store_conn *c, const struct kohort_link *l)
+kohort_sqlite_link_insert(struct store_conn *c, const struct kohort_link *l)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_link_insert);
 
@@ -753,8 +712,8 @@ kohort_link_insert(struct store_conn *c, const struct kohort_link *l)
 }
 
 enum store_rc
-kohort_link_email_used(struct store_conn *c, const char *org_id, enum key_mode mode,
-                       const char *group_id, const char *email, bool *used)
+kohort_sqlite_link_email_used(struct store_conn *c, const char *org_id, enum key_mode mode,
+                              const char *group_id, const char *email, bool *used)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_link_email);
     enum store_rc rc = STORE_OK;
@@ -777,8 +736,8 @@ kohort_link_email_used(struct store_conn *c, const char *org_id, enum key_mode m
 }
 
 enum store_rc
-kohort_link_set_status(struct store_conn *c, const char *org_id, enum key_mode mode,
-                       const char *order_id, const char *status, int64_t amount_cashback)
+kohort_sqlite_link_set_status(struct store_conn *c, const char *org_id, enum key_mode mode,
+                              const char *order_id, const char *status, int64_t amount_cashback)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_link_status);
 
@@ -796,8 +755,8 @@ kohort_link_set_status(struct store_conn *c, const char *org_id, enum key_mode m
 }
 
 enum store_rc
-kohort_group_order_ids(struct store_conn *c, const char *org_id, enum key_mode mode,
-                       const char *group_id, char (**ids)[IDS_UUID_LEN], size_t *n)
+kohort_sqlite_group_order_ids(struct store_conn *c, const char *org_id, enum key_mode mode,
+                              const char *group_id, char (**ids)[IDS_UUID_LEN], size_t *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_group_orders);
     void *out = NULL;
@@ -818,8 +777,8 @@ kohort_group_order_ids(struct store_conn *c, const char *org_id, enum key_mode m
 }
 
 enum store_rc
-kohort_order_list(struct store_conn *c, const struct kohort_list_query *q, const char *group_id,
-                  struct order_row **rows, size_t *n, int64_t *count)
+kohort_sqlite_order_list(struct store_conn *c, const struct kohort_list_query *q,
+                         const char *group_id, struct order_row **rows, size_t *n, int64_t *count)
 {
     static const struct colmap map[] = {
         {"created_at", "k.created_ms"},
@@ -860,8 +819,8 @@ kohort_order_list(struct store_conn *c, const struct kohort_list_query *q, const
 }
 
 enum store_rc
-kohort_order_get(struct store_conn *c, const char *org_id, enum key_mode mode, const char *id,
-                 struct order_row *out)
+kohort_sqlite_order_get(struct store_conn *c, const char *org_id, enum key_mode mode,
+                        const char *id, struct order_row *out)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_order_get);
     enum store_rc rc;
@@ -883,7 +842,7 @@ kohort_order_get(struct store_conn *c, const char *org_id, enum key_mode mode, c
 }
 
 enum store_rc
-kohort_order_update(struct store_conn *c, const struct order_row *next, int64_t cur_version)
+kohort_sqlite_order_update(struct store_conn *c, const struct order_row *next, int64_t cur_version)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_order_update);
     enum store_rc rc;
@@ -906,7 +865,7 @@ kohort_order_update(struct store_conn *c, const struct order_row *next, int64_t 
 }
 
 enum store_rc
-kohort_event_insert(struct store_conn *c, const struct event_row *e)
+kohort_sqlite_event_insert(struct store_conn *c, const struct event_row *e)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_event_insert);
     enum store_rc rc;
@@ -952,9 +911,9 @@ count_one(struct store_conn *c, const char *sql, const char *org_id, enum key_mo
 }
 
 enum store_rc
-kohort_risk_stats(struct store_conn *c, const char *org_id, enum key_mode mode, const char *email,
-                  const char *phone, int64_t since_ms, int *n_email, int *n_phone,
-                  int64_t *mean_amount, int *n_history)
+kohort_sqlite_risk_stats(struct store_conn *c, const char *org_id, enum key_mode mode,
+                         const char *email, const char *phone, int64_t since_ms, int *n_email,
+                         int *n_phone, int64_t *mean_amount, int *n_history)
 {
     sqlite3_stmt *st;
     enum store_rc rc;

@@ -84,6 +84,17 @@ static const char *const sqlite_migrations[] = {
     "  action TEXT NOT NULL,"
     "  detail TEXT NOT NULL,"
     "  PRIMARY KEY (org_id, id));",
+    /* 3: an event may share its order's body instead of holding a copy: data '' stands for
+     * the order's current body (the store writes it so only when the two are equal, and
+     * readers use STORE_SQLITE_EVENT_DATA). Before an order's body changes, or the order
+     * goes, these triggers copy the old body into its sharing events, so an event keeps
+     * the order as it was after its own change. */
+    "CREATE TRIGGER orders_body_to_events BEFORE UPDATE OF body ON orders BEGIN "
+    "UPDATE events SET data = OLD.body WHERE org_id = OLD.org_id AND mode = OLD.mode AND "
+    "order_id = OLD.id AND data = ''; END;"
+    "CREATE TRIGGER orders_delete_to_events BEFORE DELETE ON orders BEGIN "
+    "UPDATE events SET data = OLD.body WHERE org_id = OLD.org_id AND mode = OLD.mode AND "
+    "order_id = OLD.id AND data = ''; END;",
 };
 
 #endif

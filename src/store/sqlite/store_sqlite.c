@@ -19,19 +19,23 @@
 #include "store/sqlite/schema.h"
 #include "store/sqlite/store_sqlite_int.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #define ORDER_COLS STORE_SQLITE_ORDER_COLS
 #define KEY_COLS                                                                                   \
     "hash, org_id, mode, kind, display, sealed, created_ms, id, expires_ms, revoked_ms, "          \
     "last_used_ms"
 #define EVENT_COLS "org_id, mode, id, type, order_id, created_ms, request_id, data"
-#define IDEM_COLS  "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
+#define EVENT_SELECT                                                                               \
+    "org_id, mode, id, type, order_id, created_ms, request_id, " STORE_SQLITE_EVENT_DATA("events")
+#define IDEM_COLS "org_id, mode, key, endpoint, fingerprint, status, headers, body, created_ms"
 /* List filters: each is added to the SQL only when given, so SQLite can use the
  * indexes (an "?x IS NULL OR col = ?x" form would force a scan). Bit i of a mask is
  * clause i; the SQL text for each (mask, order) is built once and shared. */
@@ -77,6 +81,13 @@ enum stmt_id {
     ST_KEY_TOUCH,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST,
+    ST_BEGIN, /* the committer's transaction statements, prepared once */
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_PROBE,
     ST_COUNT
 };
 
@@ -129,13 +140,28 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_AUDIT_LIST] = "SELECT org_id, id, created_ms, actor, action, detail FROM audit "
                       "WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_SAVEPOINT] = "SAVEPOINT w",
+    [ST_RELEASE] = "RELEASE w",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO w",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    /* a write that changes nothing: a row rewritten with its own value */
+    [ST_PROBE] = "UPDATE schema_version SET version = version WHERE component = 'core' AND "
+                 "version = 1",
 };
 
 #define CUSTOM_STMTS   96
-#define TOUCH_MAX      256   /* distinct keys remembered between flushes */
-#define TOUCH_FLUSH_MS 10000 /* last-used times reach the database this often */
+#define TOUCH_MAX      256       /* distinct keys remembered between flushes */
+#define TOUCH_FLUSH_MS 10000     /* last-used times reach the database this often */
+#define PROBE_MS       1000      /* while writes fail, an idle committer tries a write this often */
+#define PROBE_MIN_FREE (4 << 20) /* a full disk ends with this much free (a WAL's worth) */
+#define CKPT_FRAMES    4096      /* WAL frames (16 MiB of 4 KiB pages) that wake the checkpointer */
+#define CKPT_RETRY_MS  1000      /* a failed checkpoint is tried again this often */
+#define CKPT_RESTART   4         /* WAL longer than this many CKPT_FRAMES: make it start over */
 
 struct store_conn {
+    enum store_backend backend; /* first (store_int.h); zero: SQLite */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     bool busy;
@@ -169,7 +195,35 @@ struct sqlite_store {
     } touch[TOUCH_MAX];
     int n_touch;
     int64_t last_touch_flush_ms;
+
+    /* A write-failure episode (full disk, I/O errors, database locked): set by the committer
+     * when a transaction fails for want of the database, cleared by the next one that
+     * commits. Logged once at each end; read by write_health (/readyz). */
+    pthread_mutex_t health_lock;
+    bool failing;
+    char fail_why[64];
+    int64_t fail_since_ms;
+    uint64_t fail_count;
+
+    /* Checkpoints (WAL -> database file) run on their own thread and connection, so no
+     * commit waits for one: the writer's automatic checkpoint is off, and its WAL hook
+     * wakes the checkpointer once CKPT_FRAMES frames were added since the last one. */
+    struct store_conn ckpt_conn;
+    pthread_t checkpointer;
+    bool checkpointer_started;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    int wal_frames;  /* frames in the WAL after the last commit */
+    int ckpt_base;   /* frames in the WAL at the last checkpoint */
+    int ckpt_frames; /* CKPT_FRAMES, or ORDERD_SQLITE_CHECKPOINT_FRAMES */
+    bool ckpt_stop;
 };
+
+/* On the committer thread: an unavailable database is logged once per episode by the
+ * committer, not by every statement that fails; the last reason is kept here. */
+static _Thread_local bool on_committer;
+static _Thread_local int last_unavailable;           /* SQLite result code, 0: none */
+static _Thread_local char last_unavailable_msg[160]; /* what failed and SQLite's message */
 
 #define S(s) ((struct sqlite_store *)(s))
 
@@ -203,7 +257,13 @@ map_rc(sqlite3 *db, int rc, const char *what)
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_NOMEM:
-        log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
+        if (!on_committer) {
+            log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
+        } else if (last_unavailable == 0) {
+            last_unavailable = rc;
+            snprintf(last_unavailable_msg, sizeof last_unavailable_msg, "%.40s: %.80s (%d)", what,
+                     sqlite3_errmsg(db), rc);
+        }
         return STORE_UNAVAILABLE;
     default:
         log_error("sqlite %s: %s (%d)", what, sqlite3_errmsg(db), rc);
@@ -293,12 +353,19 @@ store_sqlite_col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
 static int
 conn_open(struct store_conn *c, const char *path, bool writer, char *err, size_t errlen)
 {
+    /* temp_store=MEMORY: the savepoint of each write keeps the pages it changes in an
+     * in-memory statement journal; in a temp file that was two pwrite calls per page.
+     * cache_size: 8 MiB of pages for the writer, so the index pages a batch touches stay
+     * cached (the default 2 MiB made a pread per random index leaf; 64 MiB spent more in
+     * growing the heap than it saved). */
     static const char *const pragmas =
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+        "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;";
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 
     memset(c, 0, sizeof *c);
-    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &c->db, flags,
+                        store_sqlite_vfs_init() == 0 ? STORE_SQLITE_VFS : NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path,
                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
         return -1;
@@ -823,7 +890,7 @@ list_sql(int table, unsigned mask, bool asc)
     pthread_mutex_lock(&list_sql_lock);
     if (*slot == NULL) {
         buf_printf(&b, "SELECT %s FROM %s WHERE org_id = :org AND mode = :mode",
-                   table == 0 ? ORDER_COLS : EVENT_COLS, table == 0 ? "orders" : "events");
+                   table == 0 ? ORDER_COLS : EVENT_SELECT, table == 0 ? "orders" : "events");
         for (size_t i = 0; i < n; i++)
             if (mask & (1u << i))
                 buf_printf(&b, " AND %s", clauses[i]);
@@ -969,12 +1036,20 @@ exec_step(struct store_conn *c, sqlite3_stmt *st, const char *what)
     return r == SQLITE_DONE || r == SQLITE_ROW ? STORE_OK : map_rc(c->db, r, what);
 }
 
+/* Runs one of the committer's transaction statements (prepared once per connection:
+ * BEGIN, SAVEPOINT, RELEASE and COMMIT run for every write, and parsing them each time
+ * with sqlite3_exec cost more than the INSERTs). */
 static enum store_rc
-exec_sql(struct store_conn *c, const char *sql)
+exec_sql(struct store_conn *c, enum stmt_id id)
 {
-    int r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    sqlite3_stmt *st = stmt(c, id);
+    int r;
 
-    return map_rc(c->db, r, sql);
+    if (st == NULL)
+        return STORE_FAIL; /* logged */
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return map_rc(c->db, r, stmt_sql[id]);
 }
 
 static enum store_rc
@@ -1017,8 +1092,11 @@ idem_insert(struct store_conn *c, struct store_write *w)
     return rc;
 }
 
+/* Inserts the event of a write that left its order's body as body (len bytes): an event
+ * whose data is that same body shares it (data ''; see schema migration 3) rather than
+ * storing a second copy. */
 static enum store_rc
-event_insert(struct store_conn *c, const struct event_row *e)
+event_insert(struct store_conn *c, const struct event_row *e, const char *body, size_t len)
 {
     sqlite3_stmt *st;
     enum store_rc rc;
@@ -1035,7 +1113,11 @@ event_insert(struct store_conn *c, const struct event_row *e)
     store_sqlite_bind_text(st, 5, e->order_id);
     sqlite3_bind_int64(st, 6, e->created_ms);
     store_sqlite_bind_text(st, 7, e->request_id);
-    store_sqlite_bind_text(st, 8, e->data);
+    if (body != NULL && e->data != NULL && strlen(e->data) == len &&
+        memcmp(e->data, body, len) == 0)
+        sqlite3_bind_text(st, 8, "", 0, SQLITE_STATIC);
+    else
+        store_sqlite_bind_text(st, 8, e->data);
     rc = exec_step(c, st, "event insert");
     return rc == STORE_OK ? store_sqlite_webhook_fanout(c, e) : rc; /* the outbox */
 }
@@ -1108,7 +1190,7 @@ apply_order_insert(struct store_conn *c, struct store_write *w)
         return rc;
     }
     if (rc == STORE_OK)
-        rc = event_insert(c, w->event);
+        rc = event_insert(c, w->event, o->body, o->body_len);
     if (rc == STORE_OK && w->after != NULL && (rc = w->after(c, w->hook_arg)) != STORE_OK)
         w->hook_code = 1;
     if (rc == STORE_OK)
@@ -1163,7 +1245,7 @@ apply_order_mutate(struct store_conn *c, struct store_write *w)
         if (rc == STORE_OK && sqlite3_changes(c->db) != 1)
             rc = STORE_FAIL;
         if (rc == STORE_OK)
-            rc = event_insert(c, w->event);
+            rc = event_insert(c, w->event, next.body, next.body ? strlen(next.body) : 0);
         if (rc == STORE_OK && w->after != NULL && (rc = w->after(c, w->hook_arg)) != STORE_OK)
             w->hook_code = 1;
     }
@@ -1345,21 +1427,113 @@ touch_due(struct sqlite_store *s, int64_t now, bool force)
     return pending && (force || now - s->last_touch_flush_ms >= TOUCH_FLUSH_MS);
 }
 
+/* A short reason for /readyz (names no library): what an operator has to fix. */
+static const char *
+unavailable_reason(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return "the disk is full";
+    case SQLITE_IOERR:
+        return "I/O error";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "the database is locked by another process";
+    case SQLITE_READONLY:
+        return "the database is read-only";
+    case SQLITE_CANTOPEN:
+        return "the database files cannot be opened";
+    case SQLITE_NOMEM:
+        return "out of memory";
+    default:
+        return "the database is unavailable";
+    }
+}
+
+/* During a full-disk episode: is less than PROBE_MIN_FREE free? A small commit can still
+ * fit in WAL space a failed batch took; that does not end the episode. */
+static bool
+disk_still_full(struct sqlite_store *s)
+{
+    struct statvfs fs;
+
+    return s->failing && strcmp(s->fail_why, unavailable_reason(SQLITE_FULL)) == 0 &&
+           statvfs(s->path, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < PROBE_MIN_FREE;
+}
+
+/* After a transaction that wrote (ok) or failed for want of the database (!ok): starts or
+ * ends a write-failure episode, with one log line at each end. Committer thread only. */
+static void
+health_note(struct sqlite_store *s, bool ok)
+{
+    int64_t now = clock_now_ms();
+
+    if (!ok)
+        s->fail_count++;
+    if (ok == !s->failing || (ok && disk_still_full(s)))
+        return;
+    pthread_mutex_lock(&s->health_lock);
+    s->failing = !ok;
+    if (!ok) {
+        snprintf(s->fail_why, sizeof s->fail_why, "%s", unavailable_reason(last_unavailable));
+        s->fail_since_ms = now;
+        s->fail_count = 1;
+    }
+    pthread_mutex_unlock(&s->health_lock);
+    if (!ok)
+        log_error("store: writes are failing: %s (%s); writes that fail are answered 503",
+                  s->fail_why, last_unavailable_msg);
+    else
+        log_info("store: writes succeed again after %lld ms (%llu failed transactions)",
+                 (long long)(now - s->fail_since_ms), (unsigned long long)s->fail_count);
+    metrics_store_failing(!ok);
+}
+
+/* While writes fail and nothing is queued: one small write (a row rewritten with its own
+ * value), so the end of an episode is seen without client traffic. After a full disk, only
+ * once there is room again. */
+static void
+probe(struct sqlite_store *s)
+{
+    struct store_conn *c = &s->writer;
+    bool ok;
+
+    if (disk_still_full(s))
+        return;
+    last_unavailable = 0;
+    ok = exec_sql(c, ST_BEGIN) == STORE_OK && exec_sql(c, ST_PROBE) == STORE_OK &&
+         exec_sql(c, ST_COMMIT) == STORE_OK;
+    if (!ok) {
+        if (!sqlite3_get_autocommit(c->db))
+            exec_sql(c, ST_ROLLBACK);
+    }
+    if (ok || last_unavailable != 0)
+        health_note(s, ok);
+}
+
 /* Runs one batch: one transaction, a savepoint per write, one COMMIT (one fsync). A NULL
- * batch only does the housekeeping (last-used times). */
+ * batch only does the housekeeping (last-used times).
+ *
+ * A write whose own statements fail is rolled back to its savepoint; the others go on.
+ * But a full disk or an I/O error can make SQLite roll back the whole transaction, and a
+ * savepoint that cannot be rolled back would leave half a write: then, as when COMMIT
+ * fails, nothing of the batch is durable and every write of it is answered "unavailable"
+ * (503), never 2xx. */
 static void
 run_batch(struct sqlite_store *s, struct store_write *batch)
 {
-    bool committed;
+    bool committed, wrote = false;
     int n = 0;
     struct store_conn *c = &s->writer;
     struct store_write *w;
     enum store_rc rc;
     sqlite3_stmt *st;
-    int64_t now = clock_now_ms();
+    int64_t now = clock_now_ms(), changes;
 
-    rc = exec_sql(c, "BEGIN IMMEDIATE");
+    last_unavailable = 0;
+    rc = exec_sql(c, ST_BEGIN);
     for (w = batch; w != NULL; w = w->next) {
+        n++;
         w->conflict = SC_NONE;
         w->hook_code = 0;
         w->mutate_result = STORE_MUTATE_NOOP;
@@ -1367,36 +1541,51 @@ run_batch(struct sqlite_store *s, struct store_write *batch)
             w->rc = rc;
             continue;
         }
-        if (exec_sql(c, "SAVEPOINT w") != STORE_OK) {
-            w->rc = STORE_UNAVAILABLE;
+        changes = sqlite3_total_changes64(c->db);
+        rc = exec_sql(c, ST_SAVEPOINT);
+        if (rc != STORE_OK) {
+            w->rc = rc;
             continue;
         }
         w->rc = apply(c, w);
+        if (sqlite3_get_autocommit(c->db)) {
+            rc = STORE_UNAVAILABLE; /* SQLite rolled the transaction back */
+            continue;
+        }
         if (w->rc != STORE_OK || w->mutate_result == STORE_MUTATE_ABORT)
-            exec_sql(c, "ROLLBACK TO w");
-        exec_sql(c, "RELEASE w");
+            rc = exec_sql(c, ST_ROLLBACK_TO);
+        else
+            wrote = wrote || sqlite3_total_changes64(c->db) > changes;
+        if (rc == STORE_OK)
+            rc = exec_sql(c, ST_RELEASE);
     }
-    if (rc == STORE_OK && touch_due(s, now, batch == NULL))
+    if (rc == STORE_OK && touch_due(s, now, batch == NULL)) {
         touch_flush(s, now);
+        wrote = wrote || batch == NULL;
+    }
     if (rc == STORE_OK && now - s->last_expire_ms > 60000 &&
         (st = stmt(c, ST_IDEM_EXPIRE_ALL)) != NULL) {
         sqlite3_bind_int64(st, 1, now - LIMIT_IDEM_TTL_MS);
         exec_step(c, st, "idem expire all");
         s->last_expire_ms = now;
     }
-    committed = rc == STORE_OK && exec_sql(c, "COMMIT") == STORE_OK;
-    if (rc == STORE_OK && !committed) {
+    if (rc == STORE_OK && sqlite3_get_autocommit(c->db))
+        rc = STORE_UNAVAILABLE; /* the housekeeping lost the transaction */
+    if (rc == STORE_OK)
+        rc = exec_sql(c, ST_COMMIT);
+    committed = rc == STORE_OK;
+    if (!committed) {
         /* nothing of this batch is durable: nobody gets a 2xx */
-        exec_sql(c, "ROLLBACK");
+        if (!sqlite3_get_autocommit(c->db))
+            exec_sql(c, ST_ROLLBACK);
         for (w = batch; w != NULL; w = w->next)
-            if (w->rc == STORE_OK || w->rc == STORE_CONFLICT)
+            if (w->rc != STORE_FAIL)
                 w->rc = STORE_UNAVAILABLE;
     }
-    if (batch != NULL) {
-        for (w = batch; w != NULL; w = w->next)
-            n++;
+    if (batch != NULL)
         metrics_commit(n, committed);
-    }
+    if (last_unavailable != 0 || (committed && wrote))
+        health_note(s, committed && last_unavailable == 0);
     for (int i = 0; i < ST_COUNT; i++)
         if (c->st[i] != NULL)
             sqlite3_reset(c->st[i]);
@@ -1411,16 +1600,20 @@ committer_main(void *arg)
     struct store_write *batch, *w, *next, *last;
     int n;
 
+    on_committer = true;
     for (;;) {
         pthread_mutex_lock(&s->q_lock);
         while (s->q_head == NULL && !s->stopping) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += TOUCH_FLUSH_MS / 1000;
+            until.tv_sec += (s->failing ? PROBE_MS : TOUCH_FLUSH_MS) / 1000;
             if (pthread_cond_timedwait(&s->q_cond, &s->q_lock, &until) != 0 && s->q_head == NULL &&
-                touch_due(s, clock_now_ms(), true)) {
+                (s->failing || touch_due(s, clock_now_ms(), true))) {
                 pthread_mutex_unlock(&s->q_lock);
-                run_batch(s, NULL); /* idle: write the last-used times */
+                if (s->failing)
+                    probe(s); /* idle while writes fail: has the cause gone? */
+                else
+                    run_batch(s, NULL); /* idle: write the last-used times */
                 pthread_mutex_lock(&s->q_lock);
             }
         }
@@ -1448,6 +1641,91 @@ committer_main(void *arg)
         }
     }
     return NULL;
+}
+
+/* The writer's WAL hook (after each commit, on the committer thread): wakes the
+ * checkpointer when CKPT_FRAMES frames were added since its last run (fewer runs copy each
+ * often-rewritten page fewer times). Always SQLITE_OK: the commit stands. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct sqlite_store *s = arg;
+
+    (void)db;
+    (void)name;
+    pthread_mutex_lock(&s->ckpt_lock);
+    if (frames < s->ckpt_base)
+        s->ckpt_base = 0; /* the WAL started over */
+    s->wal_frames = frames;
+    if (frames - s->ckpt_base >= s->ckpt_frames)
+        pthread_cond_signal(&s->ckpt_cond);
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return SQLITE_OK;
+}
+
+/* Copies the WAL into the database file. PASSIVE never blocks the committer or a reader;
+ * the WAL starts over from its beginning at the first commit after a checkpoint copied
+ * all of it. Under steady writes that never happens (more frames arrive while one runs),
+ * so once the WAL is CKPT_RESTART times CKPT_FRAMES long, a RESTART checkpoint follows
+ * the PASSIVE one: it waits for the transaction in progress, copies the few frames left
+ * and makes the next commit start the WAL over. A failure (full disk, I/O) is logged
+ * once until a checkpoint succeeds again; meanwhile the WAL grows and commits go on, and
+ * it is tried again every CKPT_RETRY_MS. */
+static void *
+checkpointer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    sqlite3 *db = s->ckpt_conn.db;
+    bool failing = false;
+    int frames, log_frames = 0, done_frames = 0, r;
+
+    pthread_mutex_lock(&s->ckpt_lock);
+    for (;;) {
+        while (!s->ckpt_stop && s->wal_frames - s->ckpt_base < s->ckpt_frames) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += CKPT_RETRY_MS / 1000;
+            if (pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &until) != 0 && failing)
+                break;
+        }
+        if (s->ckpt_stop)
+            break;
+        frames = s->wal_frames;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                      &done_frames);
+        if (r == SQLITE_OK && log_frames >= CKPT_RESTART * s->ckpt_frames)
+            r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames,
+                                          &done_frames);
+        if (r == SQLITE_BUSY)
+            r = SQLITE_OK; /* a RESTART that met a reader: the next run tries again */
+        if (r != SQLITE_OK && !failing)
+            log_error("store: checkpoints are failing: %s (%d); the WAL grows (%d frames) until "
+                      "one succeeds",
+                      sqlite3_errmsg(db), r, frames);
+        else if (r == SQLITE_OK && failing)
+            log_info("store: checkpoints succeed again (%d of %d WAL frames copied)", done_frames,
+                     log_frames);
+        failing = r != SQLITE_OK;
+        pthread_mutex_lock(&s->ckpt_lock);
+        if (!failing)
+            s->ckpt_base = done_frames < s->wal_frames ? done_frames : s->wal_frames;
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return NULL;
+}
+
+static enum store_rc
+s_write_health(struct store *base, char *why, size_t whylen)
+{
+    struct sqlite_store *s = S(base);
+    enum store_rc rc;
+
+    pthread_mutex_lock(&s->health_lock);
+    rc = s->failing ? STORE_UNAVAILABLE : STORE_OK;
+    snprintf(why, whylen, "%s", s->failing ? s->fail_why : "");
+    pthread_mutex_unlock(&s->health_lock);
+    return rc;
 }
 
 static void
@@ -1573,14 +1851,25 @@ s_close(struct store *base)
         pthread_mutex_unlock(&s->q_lock);
         pthread_join(s->committer, NULL);
     }
+    if (s->checkpointer_started) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->checkpointer, NULL);
+    }
+    conn_close(&s->ckpt_conn);
     for (int i = 0; i < LIMIT_READ_CONNS; i++)
         conn_close(&s->readers[i]);
-    conn_close(&s->writer);
+    conn_close(&s->writer); /* the last connection: SQLite checkpoints and removes the WAL */
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->pool_cond);
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_cond);
     pthread_mutex_destroy(&s->touch_lock);
+    pthread_mutex_destroy(&s->health_lock);
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
     free(s->path);
     free(s);
 }
@@ -1602,12 +1891,15 @@ static const struct store_ops sqlite_ops = {
     .read = s_read,
     .key_touch = s_key_touch,
     .audit_list = s_audit_list,
+    .write_health = s_write_health,
 };
 
 struct store *
 store_sqlite_open(const char *path, char *err, size_t errlen)
 {
     struct sqlite_store *s = calloc(1, sizeof *s);
+    const char *env;
+    char *end;
 
     err[0] = '\0';
     if (s == NULL) {
@@ -1620,12 +1912,35 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
     pthread_mutex_init(&s->q_lock, NULL);
     pthread_cond_init(&s->q_cond, NULL);
     pthread_mutex_init(&s->touch_lock, NULL);
+    pthread_mutex_init(&s->health_lock, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
+    s->ckpt_frames = CKPT_FRAMES;
+    if ((env = getenv("ORDERD_SQLITE_CHECKPOINT_FRAMES")) != NULL) {
+        long v = strtol(env, &end, 10);
+        if (*env == '\0' || *end != '\0' || v < 16 || v > 1000000) {
+            snprintf(err, errlen, "ORDERD_SQLITE_CHECKPOINT_FRAMES must be 16 to 1000000");
+            goto fail;
+        }
+        s->ckpt_frames = (int)v;
+    }
     s->path = strdup(path);
     if (s->path == NULL || conn_open(&s->writer, path, true, err, errlen) != 0)
         goto fail;
     for (int i = 0; i < LIMIT_READ_CONNS; i++)
         if (conn_open(&s->readers[i], path, false, err, errlen) != 0)
             goto fail;
+    if (conn_open(&s->ckpt_conn, path, false, err, errlen) != 0 ||
+        sqlite3_exec(s->ckpt_conn.db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(s->ckpt_conn.db, 200); /* a RESTART waits this long at most */
+    sqlite3_wal_autocheckpoint(s->writer.db, 0);
+    sqlite3_wal_hook(s->writer.db, wal_hook, s);
+    if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the checkpointer thread");
+        goto fail;
+    }
+    s->checkpointer_started = true;
     if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the committer thread");
         goto fail;

@@ -31,6 +31,12 @@ extern const struct sqlite_migrations sqlite_migrations_dashboard;
  * savepoint that inserted the event, right after the insert. */
 enum store_rc store_sqlite_webhook_fanout(struct store_conn *c, const struct event_row *e);
 
+/* An event's data as readers must select it from events table (or alias) t: '' means the
+ * event shares its order's current body (core schema migration 3). */
+#define STORE_SQLITE_EVENT_DATA(t)                                                                 \
+    "CASE WHEN " t ".data = '' THEN (SELECT o.body FROM orders o WHERE o.org_id = " t              \
+    ".org_id AND o.mode = " t ".mode AND o.id = " t ".order_id) ELSE " t ".data END"
+
 /* The order columns in the order store_sqlite_order_from reads them. */
 #define STORE_SQLITE_ORDER_COLS                                                                    \
     "org_id, mode, id, short_id, dialect, external_id, status, currency, total_amount, "           \
@@ -52,6 +58,13 @@ enum store_rc store_sqlite_collect(struct store_conn *c, sqlite3_stmt *st, size_
                                    int (*from)(sqlite3_stmt *st, void *row),
                                    void (*free_rows)(void *rows, size_t n), void **rows, size_t *n,
                                    const char *what);
+
+/* The VFS every connection of the store opens with (store/sqlite/vfs.c): the default one,
+ * with the writes of a commit to the WAL gathered into few calls until its sync.
+ * Registered once by store_sqlite_vfs_init (0, or -1 when it could not be: then the
+ * default VFS is used). Every connection that writes must use synchronous=FULL. */
+#define STORE_SQLITE_VFS "orderd"
+int store_sqlite_vfs_init(void);
 
 sqlite3 *store_sqlite_db(struct store_conn *c);
 /* A statement for sql, prepared once per connection (keyed by the sql pointer: pass a

@@ -6,6 +6,7 @@
  * table, restricted to the org, mode and dialect by the primary key prefix. No tables of
  * its own yet.
  */
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/sqlite/store_sqlite_int.h"
 #include "store/threekit_store.h"
 
@@ -143,8 +144,8 @@ out:
 }
 
 enum store_rc
-threekit_store_list(struct store *s, const struct threekit_list_query *q, struct order_row **rows,
-                    size_t *n, int64_t *count)
+threekit_sqlite_list(struct store *s, const struct threekit_list_query *q, struct order_row **rows,
+                     size_t *n, int64_t *count)
 {
     struct list_ctx x = {q, NULL, 0, 0};
     enum store_rc rc = s->ops->read(s, list_on, &x);

@@ -9,9 +9,10 @@
  */
 #include "store/webhook_store.h"
 
+#include "store/sqlite/store_sqlite_api.h"
 #include "store/sqlite/store_sqlite_int.h"
+#include "store/store_int.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,8 +116,10 @@ static const char *const sql_claim =
     "e.disabled_ms IS NULL ORDER BY d.next_attempt_ms LIMIT ?4) "
     "RETURNING org_id, mode, id, endpoint_id, event_id, event_type, attempts, created_ms";
 static const char *const sql_job_load =
-    "SELECT e.url, e.secret, v.created_ms, v.data FROM webhook_endpoints e, events v WHERE "
-    "e.org_id = ?1 AND e.mode = ?2 AND e.id = ?3 AND v.org_id = ?1 AND v.mode = ?2 AND v.id = ?4";
+    "SELECT e.url, e.secret, v.created_ms, " STORE_SQLITE_EVENT_DATA(
+        "v") " FROM webhook_endpoints e, events v WHERE "
+             "e.org_id = ?1 AND e.mode = ?2 AND e.id = ?3 AND v.org_id = ?1 AND v.mode = ?2 AND "
+             "v.id = ?4";
 static const char *const sql_next_due =
     "SELECT min(max(d.next_attempt_ms, coalesce(d.lease_until_ms, 0))) FROM webhook_deliveries d "
     "JOIN webhook_endpoints e ON e.org_id = d.org_id AND e.mode = d.mode AND e.id = "
@@ -151,23 +154,6 @@ static const char *const sql_redeliver =
     "status, next_attempt_ms, created_ms, updated_ms) SELECT org_id, mode, ?5, endpoint_id, "
     "event_id, event_type, 'pending', ?6, ?6, ?6 FROM webhook_deliveries WHERE org_id = ?1 AND "
     "mode = ?2 AND endpoint_id = ?3 AND id = ?4";
-
-static void (*_Atomic notify_fn)(void);
-
-void
-wh_store_set_notify(void (*fn)(void))
-{
-    atomic_store(&notify_fn, fn);
-}
-
-static void
-notify(void)
-{
-    void (*fn)(void) = atomic_load(&notify_fn);
-
-    if (fn != NULL)
-        fn();
-}
 
 static void
 bind_key(sqlite3_stmt *st, const char *org_id, enum key_mode mode, const char *id)
@@ -221,12 +207,12 @@ store_sqlite_webhook_fanout(struct store_conn *c, const struct event_row *e)
     sqlite3_bind_int64(st, 5, e->created_ms);
     rc = run(c, st, "webhook fan-out");
     if (rc == STORE_OK && sqlite3_changes(store_sqlite_db(c)) > 0)
-        notify();
+        wh_store_notify();
     return rc;
 }
 
 enum store_rc
-wh_event_insert(struct store_conn *c, const struct event_row *e)
+wh_sqlite_event_insert(struct store_conn *c, const struct event_row *e)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_event_insert);
     enum store_rc rc;
@@ -267,7 +253,7 @@ ep_from(sqlite3_stmt *st, struct wh_endpoint *e)
 }
 
 enum store_rc
-wh_endpoint_insert(struct store_conn *c, const struct wh_endpoint *e)
+wh_sqlite_endpoint_insert(struct store_conn *c, const struct wh_endpoint *e)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_ep_insert);
 
@@ -284,8 +270,8 @@ wh_endpoint_insert(struct store_conn *c, const struct wh_endpoint *e)
 }
 
 enum store_rc
-wh_endpoint_get(struct store_conn *c, const char *org_id, enum key_mode mode, const char *id,
-                struct wh_endpoint *out)
+wh_sqlite_endpoint_get(struct store_conn *c, const char *org_id, enum key_mode mode, const char *id,
+                       struct wh_endpoint *out)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_ep_get);
     enum store_rc rc;
@@ -317,8 +303,8 @@ eps_free_void(void *rows, size_t n)
 }
 
 enum store_rc
-wh_endpoint_list(struct store_conn *c, const char *org_id, enum key_mode mode,
-                 struct wh_endpoint **rows, size_t *n)
+wh_sqlite_endpoint_list(struct store_conn *c, const char *org_id, enum key_mode mode,
+                        struct wh_endpoint **rows, size_t *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_ep_list);
     enum store_rc rc = STORE_FAIL;
@@ -337,7 +323,7 @@ wh_endpoint_list(struct store_conn *c, const char *org_id, enum key_mode mode,
 }
 
 enum store_rc
-wh_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mode, int *n)
+wh_sqlite_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mode, int *n)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_ep_count);
     enum store_rc rc;
@@ -357,7 +343,7 @@ wh_endpoint_count(struct store_conn *c, const char *org_id, enum key_mode mode, 
 }
 
 enum store_rc
-wh_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying)
+wh_sqlite_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_backlog);
     enum store_rc rc;
@@ -377,8 +363,8 @@ wh_backlog(struct store_conn *c, int64_t *pending, int64_t *retrying)
 }
 
 enum store_rc
-wh_endpoint_update(struct store_conn *c, const struct wh_endpoint *e, bool reenable, bool disable,
-                   const char *reason)
+wh_sqlite_endpoint_update(struct store_conn *c, const struct wh_endpoint *e, bool reenable,
+                          bool disable, const char *reason)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_ep_update);
     enum store_rc rc;
@@ -403,13 +389,14 @@ wh_endpoint_update(struct store_conn *c, const struct wh_endpoint *e, bool reena
         bind_key(st, e->org_id, e->mode, e->id);
         sqlite3_bind_int64(st, 4, e->updated_ms);
         rc = run(c, st, "webhook endpoint wake");
-        notify();
+        wh_store_notify();
     }
     return rc;
 }
 
 enum store_rc
-wh_endpoint_delete(struct store_conn *c, const char *org_id, enum key_mode mode, const char *id)
+wh_sqlite_endpoint_delete(struct store_conn *c, const char *org_id, enum key_mode mode,
+                          const char *id)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_ep_delete);
     enum store_rc rc;
@@ -468,8 +455,8 @@ job_load(struct store_conn *c, struct wh_job *j)
 }
 
 enum store_rc
-wh_claim(struct store_conn *c, int64_t now, int64_t lease_until, const char *owner, int limit,
-         struct wh_job **jobs, size_t *n, int64_t *next_due)
+wh_sqlite_claim(struct store_conn *c, int64_t now, int64_t lease_until, const char *owner,
+                int limit, struct wh_job **jobs, size_t *n, int64_t *next_due)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_claim);
     struct wh_job *arr = NULL, *grown;
@@ -541,17 +528,9 @@ out:
     return rc;
 }
 
-void
-wh_jobs_free(struct wh_job *jobs, size_t n)
-{
-    for (size_t i = 0; jobs != NULL && i < n; i++)
-        job_clear(&jobs[i]);
-    free(jobs);
-}
-
 enum store_rc
-wh_record(struct store_conn *c, const struct wh_result *r, bool *recorded, int *failures,
-          int64_t *failing_since)
+wh_sqlite_record(struct store_conn *c, const struct wh_result *r, bool *recorded, int *failures,
+                 int64_t *failing_since)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_record);
     enum store_rc rc;
@@ -601,7 +580,7 @@ wh_record(struct store_conn *c, const struct wh_result *r, bool *recorded, int *
 }
 
 enum store_rc
-wh_release(struct store_conn *c, const char *owner)
+wh_sqlite_release(struct store_conn *c, const char *owner)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_release);
 
@@ -639,9 +618,10 @@ dl_from(sqlite3_stmt *st, struct wh_delivery *d)
 }
 
 enum store_rc
-wh_delivery_list(struct store_conn *c, const char *org_id, enum key_mode mode,
-                 const char *endpoint_id, const char *starting_after, const char *ending_before,
-                 int limit, struct wh_delivery **rows, size_t *n, bool *has_more)
+wh_sqlite_delivery_list(struct store_conn *c, const char *org_id, enum key_mode mode,
+                        const char *endpoint_id, const char *starting_after,
+                        const char *ending_before, int limit, struct wh_delivery **rows, size_t *n,
+                        bool *has_more)
 {
     bool asc = ending_before != NULL && starting_after == NULL;
     sqlite3_stmt *st = store_sqlite_stmt(c, asc ? sql_dl_asc : sql_dl_desc);
@@ -687,8 +667,8 @@ out:
 }
 
 enum store_rc
-wh_delivery_get(struct store_conn *c, const char *org_id, enum key_mode mode,
-                const char *endpoint_id, const char *id, struct wh_delivery *out)
+wh_sqlite_delivery_get(struct store_conn *c, const char *org_id, enum key_mode mode,
+                       const char *endpoint_id, const char *id, struct wh_delivery *out)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_dl_get);
     enum store_rc rc;
@@ -709,8 +689,8 @@ wh_delivery_get(struct store_conn *c, const char *org_id, enum key_mode mode,
 }
 
 enum store_rc
-wh_redeliver(struct store_conn *c, const char *org_id, enum key_mode mode, const char *endpoint_id,
-             const char *id, const char *new_id, int64_t now)
+wh_sqlite_redeliver(struct store_conn *c, const char *org_id, enum key_mode mode,
+                    const char *endpoint_id, const char *id, const char *new_id, int64_t now)
 {
     sqlite3_stmt *st = store_sqlite_stmt(c, sql_redeliver);
     enum store_rc rc;
@@ -725,40 +705,6 @@ wh_redeliver(struct store_conn *c, const char *org_id, enum key_mode mode, const
     if (rc == STORE_OK && sqlite3_changes(store_sqlite_db(c)) == 0)
         return STORE_NOT_FOUND;
     if (rc == STORE_OK)
-        notify();
+        wh_store_notify();
     return rc;
-}
-
-void
-wh_endpoint_free(struct wh_endpoint *e)
-{
-    free(e->url);
-    free(e->description);
-    free(e->secret_sealed);
-    e->url = e->description = NULL;
-    e->secret_sealed = NULL;
-}
-
-void
-wh_endpoints_free(struct wh_endpoint *rows, size_t n)
-{
-    for (size_t i = 0; rows != NULL && i < n; i++)
-        wh_endpoint_free(&rows[i]);
-    free(rows);
-}
-
-void
-wh_delivery_free(struct wh_delivery *d)
-{
-    free(d->last_error);
-    free(d->log);
-    d->last_error = d->log = NULL;
-}
-
-void
-wh_deliveries_free(struct wh_delivery *rows, size_t n)
-{
-    for (size_t i = 0; rows != NULL && i < n; i++)
-        wh_delivery_free(&rows[i]);
-    free(rows);
 }

@@ -11,6 +11,11 @@ import path from 'node:path';
 export const REPO_ROOT = path.resolve(decodeURIComponent(new URL('../../../', import.meta.url).pathname));
 export const ORDERD_BIN = process.env.ORDERD_BIN || path.join(REPO_ROOT, 'build', 'orderd');
 
+// PostgreSQL mode (ORDERD_TEST_PG=1): every Sandbox gets its own database on one test
+// cluster, ORDERD_TEST_PG_URL (tools/test.sh starts it with tools/pg-test-cluster.sh),
+// or, when that is not set, a cluster this test process starts and stops itself.
+export const PG_MODE = process.env.ORDERD_TEST_PG === '1';
+
 const POLL_TRIES = 200;
 const POLL_INTERVAL_MS = 25;
 const STOP_TIMEOUT_MS = 15_000;
@@ -23,6 +28,33 @@ process.on('exit', () => {
     try { process.kill(c.pid, 'SIGKILL'); } catch { /* already gone */ }
   }
 });
+
+let pgCluster = null;
+let pgDbSeq = 0;
+
+/** The test cluster: { url (no database part), bin }. */
+export function pgTestCluster() {
+  if (pgCluster) return pgCluster;
+  if (process.env.ORDERD_TEST_PG_URL) {
+    pgCluster = { url: process.env.ORDERD_TEST_PG_URL, bin: process.env.ORDERD_TEST_PG_BIN || '/usr/lib/postgresql/15/bin' };
+    return pgCluster;
+  }
+  const script = path.join(REPO_ROOT, 'tools', 'pg-test-cluster.sh');
+  const r = spawnSync(script, ['start'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `cannot start a PostgreSQL test cluster: ${r.stderr}`);
+  const env = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  pgCluster = { url: env.ORDERD_TEST_PG_URL, bin: env.ORDERD_TEST_PG_BIN, dir: env.ORDERD_TEST_PG_DIR };
+  process.on('exit', () => { spawnSync(script, ['stop', pgCluster.dir], { timeout: 60_000 }); });
+  return pgCluster;
+}
+
+/** Runs one SQL command on the test cluster's `db` with psql; returns stdout (asserts success). */
+export function pgSql(db, sql, { args = [] } = {}) {
+  const c = pgTestCluster();
+  const r = spawnSync(path.join(c.bin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', `${c.url}/${db}`, ...args, '-c', sql], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `psql ${sql}: ${r.stderr}`);
+  return r.stdout;
+}
 
 /** Resolves after `ms`; used only as the interval between polls of a condition. */
 export function pause(ms) {
@@ -229,17 +261,39 @@ export async function startServer({ db, port, env = {}, extraArgs = [], cwd = os
 }
 
 /**
- * One temp dir + sqlite db + any servers started on it.
+ * One temp dir + a database (a SQLite file in the dir, or in PostgreSQL mode a new
+ * database on the test cluster) + any servers started on it.
  *   const sb = new Sandbox(); const org = sb.createOrg('A'); const srv = await sb.start();
  *   … await sb.cleanup();
  */
 export class Sandbox {
   constructor({ env = {} } = {}) {
     this.dir = makeTempDir();
-    this.dbPath = path.join(this.dir, 'orderd.db');
-    this.db = `sqlite:${this.dbPath}`;
+    if (PG_MODE) {
+      pgDbSeq += 1;
+      this.pgDb = `orderd_t_${process.pid}_${pgDbSeq}`;
+      pgSql('postgres', `CREATE DATABASE ${this.pgDb}`);
+      this.dbPath = null;
+      this.db = `${pgTestCluster().url}/${this.pgDb}`;
+      this.masterKeyPath = path.join(this.dir, 'data', 'master.key'); // ./data/master.key (cwd)
+    } else {
+      this.dbPath = path.join(this.dir, 'orderd.db');
+      this.db = `sqlite:${this.dbPath}`;
+      this.masterKeyPath = path.join(this.dir, 'master.key'); // beside the SQLite file
+    }
     this.env = env;
     this.servers = [];
+  }
+
+  /** Everything the database holds, as stored (SQLite files; a data-only dump in PostgreSQL). */
+  storedBytes() {
+    if (this.pgDb) {
+      const c = pgTestCluster();
+      const r = spawnSync(path.join(c.bin, 'pg_dump'), ['--data-only', '-d', `${c.url}/${this.pgDb}`], { timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+      assert.equal(r.status, 0, `pg_dump: ${r.stderr}`);
+      return r.stdout;
+    }
+    return Buffer.concat([this.dbPath, `${this.dbPath}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
   }
 
   cli(args, opts = {}) {
@@ -265,10 +319,11 @@ export class Sandbox {
     return srv;
   }
 
-  /** Kills (-9) any server still running and removes the temp dir. */
+  /** Kills (-9) any server still running, removes the temp dir (and drops the database). */
   async cleanup() {
     for (const s of this.servers) await s.ensureStopped();
     removeDir(this.dir);
+    if (this.pgDb) pgSql('postgres', `DROP DATABASE IF EXISTS ${this.pgDb} WITH (FORCE)`);
   }
 }
 
