@@ -9,7 +9,8 @@ APT_PACKAGES := gcc make pkg-config python3 meson ninja-build curl clang-format 
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz
-FUZZ_TARGETS := v1_order parsers
+# every fuzz/fuzz_NAME.c is a target (listed in meson.build's fuzz section)
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build build-asan build-fuzz fuzz run test bench format format-check lint clean
@@ -48,13 +49,14 @@ build: $(BUILD)/build.ninja
 build-fuzz: $(FUZZ)/build.ninja
 	ninja -C $(FUZZ)
 
-# Each fuzz target for FUZZ_SECONDS (default 60) on a scratch copy of its checked-in
-# corpus; a crash leaves its input in build-fuzz/ and fails.
+# Each fuzz target for FUZZ_SECONDS (default 60), one after the other, with its
+# dictionary, on a scratch copy of its checked-in corpus (new inputs stay in
+# build-fuzz/corpus-NAME); a crash leaves its input in build-fuzz/ and fails.
 fuzz: deps build-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ)/corpus-$$t && cp -n fuzz/corpus/$$t/* $(FUZZ)/corpus-$$t/ ; \
-	  $(FUZZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/json.dict \
-	    -artifact_prefix=$(FUZZ)/ $(FUZZ)/corpus-$$t || exit 1; done
+	  $(FUZZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/$$t.dict \
+	    -artifact_prefix=$(FUZZ)/$$t- $(FUZZ)/corpus-$$t || exit 1; done
 
 build-asan: $(ASAN)/build.ninja
 	ninja -C $(ASAN)

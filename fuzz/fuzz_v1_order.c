@@ -39,8 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)order_validate_patch(in, &p);
     memset(&p, 0, sizeof p);
     if (order_validate_create(in, &p, &canon, &row) == 0) {
-        assert(order_finalize_new(canon, &row, "org_fuzz", MODE_TEST, "v1", 1700000000000) ==
-               0);
+        assert(order_finalize_new(canon, &row, "org_fuzz", MODE_TEST, "v1", 1700000000000) == 0);
         back = jsonx_parse(row.body, row.body_len, 64, &err);
         assert(back != NULL);
         jsonx_free(back);

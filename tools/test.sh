@@ -54,10 +54,13 @@ check "lint (layers, banned functions, headers)" tools/lint.sh
 fuzz_smoke() { # target: a few seconds on the checked-in corpus (read-only copy)
   local dir="$log/corpus-$1"
   mkdir -p "$dir" && cp fuzz/corpus/"$1"/* "$dir"/
-  "$fuzz/fuzz_$1" -max_total_time=5 -dict=fuzz/json.dict -artifact_prefix="$log/" "$dir"
+  "$fuzz/fuzz_$1" -max_total_time=3 -dict=fuzz/"$1".dict -artifact_prefix="$log/" "$dir"
 }
 
-for t in v1_order parsers; do check "fuzz smoke: $t (5 s)" fuzz_smoke "$t"; done
+for src in fuzz/fuzz_*.c; do
+  t=${src#fuzz/fuzz_}; t=${t%.c}
+  check "fuzz smoke: $t (3 s)" fuzz_smoke "$t"
+done
 meson_suite "$build"
 meson_suite "$asan"
 node_suite "release build" "$build/orderd"

@@ -169,7 +169,7 @@ send_error(struct req *req, bool fr, int e, const char *detail)
     jsonx_set_str(o, "error", msgs[e].label);
     jsonx_set_str(o, "message", fr ? msgs[e].fr : msgs[e].en);
     if (detail != NULL)
-        jsonx_set_str(o, "detail", detail);
+        jsonx_set(o, "detail", jsonx_text(detail));
     body = jsonx_dump(o, &len);
     jsonx_free(o);
     resp_clear(&req->resp);
@@ -1288,7 +1288,7 @@ send_http(struct req *req, bool fr, int status, const char *detail)
     jsonx_set_str(o, "error", http_msgs[i].label);
     jsonx_set_str(o, "message", fr ? http_msgs[i].fr : http_msgs[i].en);
     if (detail != NULL)
-        jsonx_set_str(o, "detail", detail);
+        jsonx_set(o, "detail", jsonx_text(detail));
     body = jsonx_dump(o, &len);
     jsonx_free(o);
     resp_clear(&req->resp);

@@ -71,8 +71,8 @@ dd_error(struct req *req, int status, const char *message, const char *error)
 {
     struct jsonx *o = jsonx_object();
 
-    jsonx_set_str(o, "message", message);
-    jsonx_set_str(o, "error", error);
+    jsonx_set(o, "message", jsonx_text(message));
+    jsonx_set(o, "error", jsonx_text(error));
     dd_send(req, status, o);
 }
 
@@ -1563,7 +1563,8 @@ list_query(struct req *req, struct dd_errs *e, struct dropday_query *q, int64_t 
             dd_fail(e, "page", MSG_MIN, 1);
     }
     q->limit = per;
-    q->offset = (*page - 1) * per;
+    if (e->n == 0) /* both in range: no overflow */
+        q->offset = (*page - 1) * per;
     if ((v = req_query(req, "date_from")) != NULL && v[0] != '\0') {
         q->has_from = parse_when(v, false, &q->from_ms);
         if (!q->has_from)

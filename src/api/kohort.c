@@ -85,7 +85,7 @@ k_error(struct req *req, int status, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    m = jsonx_string(msg);
+    m = jsonx_text(msg);
     k_send_error(req, status, code, m);
     jsonx_free(m);
 }
@@ -116,7 +116,7 @@ msgs_send(struct req *req, const struct msgs *ms)
     struct jsonx *arr = jsonx_array();
 
     for (int i = 0; i < ms->n; i++)
-        jsonx_append(arr, jsonx_string(ms->m[i]));
+        jsonx_append(arr, jsonx_text(ms->m[i]));
     k_send_error(req, 400, "Bad Request", arr);
     jsonx_free(arr);
 }
@@ -793,8 +793,8 @@ v_amount(struct msgs *ms, const struct jsonx *obj, bool required, int64_t *out)
     }
     if (jsonx_type(v) == JX_INT) {
         cents = jsonx_int(v);
-    } else if (jsonx_type(v) == JX_REAL && jsonx_real(v) == (double)(int64_t)jsonx_real(v) &&
-               jsonx_real(v) < 9.0e15 && jsonx_real(v) > -9.0e15) {
+    } else if (jsonx_type(v) == JX_REAL && jsonx_real(v) < 9.0e15 && jsonx_real(v) > -9.0e15 &&
+               jsonx_real(v) == (double)(int64_t)jsonx_real(v)) { /* in range, then cast */
         cents = (int64_t)jsonx_real(v);
     } else {
         msgs_add(ms, jsonx_type(v) == JX_REAL ? "amount must be an integer number of cents"

@@ -40,6 +40,24 @@ too_deep(const json_t *v, int depth, int max)
     return false;
 }
 
+/* jansson's message quotes the input near the error ("invalid escape near '"ab\xe7'"),
+ * cut anywhere, even inside a UTF-8 sequence. APIs put the message in JSON answers, so
+ * it is made printable ASCII: other bytes become \xNN. */
+static void
+error_text(char *out, size_t size, const char *in)
+{
+    size_t n = 0;
+
+    for (; *in != '\0' && n + 5 < size; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c >= 0x20 && c < 0x7f)
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, size - n, "\\x%02x", c);
+    }
+    out[n] = '\0';
+}
+
 struct jsonx *
 jsonx_parse(const char *buf, size_t len, int max_depth, struct jsonx_error *err)
 {
@@ -53,7 +71,7 @@ jsonx_parse(const char *buf, size_t len, int max_depth, struct jsonx_error *err)
             json_error_code(&je) == json_error_stack_overflow ? JX_ERR_DEPTH : JX_ERR_SYNTAX;
         err->line = je.line;
         err->column = je.column;
-        snprintf(err->text, sizeof err->text, "%s", je.text);
+        error_text(err->text, sizeof err->text, je.text);
         return NULL;
     }
     if (too_deep(v, 1, max_depth)) {
@@ -300,29 +318,35 @@ jsonx_dump_buf(const struct jsonx *v, struct buf *b)
         b->failed = true;
 }
 
-void
-jsonx_quote(struct buf *b, const char *s)
+struct jsonx *
+jsonx_text(const char *s)
 {
-    json_t *str = json_string(s);
+    json_t *str;
     char *safe;
 
-    if (str == NULL) {
-        /* not valid UTF-8 (e.g. a decoded path): quote an ASCII-only copy */
-        safe = strdup(s);
-        if (safe == NULL) {
-            b->failed = true;
-            return;
-        }
+    if (s == NULL)
+        return X(json_null());
+    str = json_string(s);
+    if (str == NULL && (safe = strdup(s)) != NULL) {
+        /* not valid UTF-8 (a decoded path, a message cut inside a character) */
         for (char *p = safe; *p; p++)
             if ((unsigned char)*p >= 0x80)
                 *p = '?';
         str = json_string(safe);
         free(safe);
-        if (str == NULL) {
-            b->failed = true;
-            return;
-        }
     }
-    jsonx_dump_buf(X(str), b);
-    json_decref(str);
+    return X(str);
+}
+
+void
+jsonx_quote(struct buf *b, const char *s)
+{
+    struct jsonx *str = jsonx_text(s);
+
+    if (str == NULL) {
+        b->failed = true;
+        return;
+    }
+    jsonx_dump_buf(str, b);
+    jsonx_free(str);
 }

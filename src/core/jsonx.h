@@ -26,7 +26,7 @@ struct jsonx_error {
     enum jsonx_err code;
     int line;
     int column;
-    char text[160];
+    char text[160]; /* printable ASCII (input bytes near the error shown as \xNN) */
 };
 
 /* Strict parse of one JSON value (callers check its type): invalid UTF-8, NUL (raw or \u0000),
@@ -68,13 +68,17 @@ void jsonx_set_null(struct jsonx *obj, const char *key);
 void jsonx_del(struct jsonx *obj, const char *key);
 void jsonx_append(struct jsonx *arr, struct jsonx *value); /* takes value */
 bool jsonx_equal(const struct jsonx *a, const struct jsonx *b);
+/* New string for message text (errors quoting what a client sent): s when it is UTF-8,
+ * else a copy with each byte above 0x7f replaced by '?'. NULL s -> null. jsonx_string
+ * refuses text that is not UTF-8 (returns NULL): it is the one for data. */
+struct jsonx *jsonx_text(const char *s);
 
 /* Compact text, keys in insertion order, reals with 15 significant digits (85.9, not
  * 85.900000000000006). Returns malloc'd text (caller frees) or NULL. */
 char *jsonx_dump(const struct jsonx *v, size_t *len);
 /* Appends the compact text of v to b. */
 void jsonx_dump_buf(const struct jsonx *v, struct buf *b);
-/* Appends s as a JSON string literal (quotes and escapes) to b. */
+/* Appends s as a JSON string literal (quotes and escapes) to b, as jsonx_text makes it. */
 void jsonx_quote(struct buf *b, const char *s);
 
 #endif

@@ -105,7 +105,7 @@ settings_apply(const char *cur, const char *key, const char *value, char **out, 
                size_t errlen)
 {
     struct jsonx_error jerr;
-    struct jsonx *doc = NULL;
+    struct jsonx *doc = NULL, *v;
     char norm[LIMIT_SETTING_LEN];
     const struct setting_def *def = setting_find(key);
     int rc = -1;
@@ -120,7 +120,7 @@ settings_apply(const char *cur, const char *key, const char *value, char **out, 
         goto out;
     }
     doc = jsonx_parse(cur, strlen(cur), 8, &jerr);
-    if (doc == NULL) {
+    if (doc == NULL || jsonx_type(doc) != JX_OBJECT) {
         snprintf(err, errlen, "stored settings are corrupt");
         goto out;
     }
@@ -129,7 +129,12 @@ settings_apply(const char *cur, const char *key, const char *value, char **out, 
     } else {
         if (def->check(value, norm, sizeof norm, err, errlen) != 0)
             goto out;
-        jsonx_set_str(doc, key, norm);
+        /* JSON text holds UTF-8 only: refused here, not silently left unchanged */
+        if ((v = jsonx_string(norm)) == NULL) {
+            snprintf(err, errlen, "%s: the value is not valid UTF-8", key);
+            goto out;
+        }
+        jsonx_set(doc, key, v);
     }
     *out = jsonx_dump(doc, NULL);
     rc = *out != NULL ? 0 : -1;
