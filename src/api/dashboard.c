@@ -322,24 +322,6 @@ same_origin(struct req *req)
 
 /* ---- unknown query parameters ---- */
 
-struct query_check {
-    const char *const *allowed;
-    const char *bad;
-};
-
-static void
-query_check_one(void *arg, const char *k, const char *v)
-{
-    struct query_check *qc = arg;
-    bool ok = false;
-
-    (void)v;
-    for (int i = 0; qc->allowed[i] != NULL && !ok; i++)
-        ok = strcmp(qc->allowed[i], k) == 0;
-    if (!ok && qc->bad == NULL)
-        qc->bad = k;
-}
-
 static bool
 bad_query(struct req *req, const char *name, const char *msg)
 {
@@ -353,10 +335,9 @@ bad_query(struct req *req, const char *name, const char *msg)
 static bool
 query_known(struct req *req, const char *const *allowed)
 {
-    struct query_check qc = {allowed, NULL};
+    const char *bad = req_query_unknown(req, allowed);
 
-    req->query_each(req, query_check_one, &qc);
-    return qc.bad == NULL || bad_query(req, qc.bad, "unknown query parameter");
+    return bad == NULL || bad_query(req, bad, "unknown query parameter");
 }
 
 static bool

@@ -271,24 +271,6 @@ h_get(struct req *req)
     return REQ_DONE;
 }
 
-struct query_check {
-    const char *const *allowed;
-    const char *bad;
-};
-
-static void
-query_check_one(void *arg, const char *k, const char *v)
-{
-    struct query_check *qc = arg;
-    bool ok = false;
-
-    (void)v;
-    for (int i = 0; qc->allowed[i] != NULL && !ok; i++)
-        ok = strcmp(qc->allowed[i], k) == 0;
-    if (!ok && qc->bad == NULL)
-        qc->bad = k;
-}
-
 static void
 bad_query(struct req *req, const char *name, const char *code, const char *msg)
 {
@@ -303,14 +285,12 @@ static bool
 list_params(struct req *req, const char *const *allowed, bool (*id_ok)(const char *), int *limit,
             const char **after, const char **before)
 {
-    struct query_check qc = {allowed, NULL};
-    const char *l = req_query(req, "limit");
+    const char *bad = req_query_unknown(req, allowed), *l = req_query(req, "limit");
     char *end = NULL;
     long v;
 
-    req->query_each(req, query_check_one, &qc);
-    if (qc.bad != NULL) {
-        bad_query(req, qc.bad, "unknown_field", "unknown query parameter");
+    if (bad != NULL) {
+        bad_query(req, bad, "unknown_field", "unknown query parameter");
         return false;
     }
     *limit = LIMIT_LIST_DEFAULT;
@@ -983,12 +963,11 @@ static bool
 wh_no_query(struct req *req)
 {
     static const char *const allowed[] = {NULL};
-    struct query_check qc = {allowed, NULL};
+    const char *bad = req_query_unknown(req, allowed);
 
-    req->query_each(req, query_check_one, &qc);
-    if (qc.bad != NULL)
-        bad_query(req, qc.bad, "unknown_field", "unknown query parameter");
-    return qc.bad == NULL;
+    if (bad != NULL)
+        bad_query(req, bad, "unknown_field", "unknown query parameter");
+    return bad == NULL;
 }
 
 static enum req_result

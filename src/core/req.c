@@ -50,3 +50,30 @@ resp_clear(struct resp *r)
     free(r->body);
     memset(r, 0, sizeof *r);
 }
+
+struct query_check {
+    const char *const *allowed;
+    const char *bad;
+};
+
+static void
+query_check_one(void *arg, const char *k, const char *v)
+{
+    struct query_check *qc = arg;
+    bool ok = false;
+
+    (void)v;
+    for (int i = 0; qc->allowed[i] != NULL && !ok; i++)
+        ok = strcmp(qc->allowed[i], k) == 0;
+    if (!ok && qc->bad == NULL)
+        qc->bad = k;
+}
+
+const char *
+req_query_unknown(struct req *req, const char *const *allowed)
+{
+    struct query_check qc = {allowed, NULL};
+
+    req->query_each(req, query_check_one, &qc);
+    return qc.bad;
+}

@@ -96,6 +96,10 @@ req_query(struct req *req, const char *name)
     return req->query(req, name);
 }
 
+/* The first query parameter not named in allowed (NULL-terminated), or NULL. The name
+ * is the http layer's (valid while the request is). */
+const char *req_query_unknown(struct req *req, const char *const *allowed);
+
 /* Adds a response header (value copied). */
 void resp_header(struct resp *r, const char *name, const char *value);
 const char *resp_header_get(const struct resp *r, const char *name);
