@@ -737,11 +737,7 @@ cmd_serve(struct opts *o)
         goto out;
     }
     jobs = true;
-    h[n] = http_start(&app, o->listen, NULL, tls.cert ? &tls : NULL, err, sizeof err);
-    if (h[n++] == NULL)
-        goto fail;
-    store_url_for_log(o->db, err, sizeof err);
-    log_info("orderd: listening on %s%s, store %s", o->listen, tls.cert ? " (TLS)" : "", err);
+    /* the APIs' own listeners first: once the main one answers /healthz, all listen */
     for (int i = 0; i < o->n_dialect_listen; i++) {
         const char *eq = strchr(o->dialect_listen[i], '=');
         char name[32];
@@ -752,6 +748,11 @@ cmd_serve(struct opts *o)
             goto fail;
         log_info("orderd: %s API alone on %s", name, eq + 1);
     }
+    h[n] = http_start(&app, o->listen, NULL, tls.cert ? &tls : NULL, err, sizeof err);
+    if (h[n++] == NULL)
+        goto fail;
+    store_url_for_log(o->db, err, sizeof err);
+    log_info("orderd: listening on %s%s, store %s", o->listen, tls.cert ? " (TLS)" : "", err);
     sigwait(&set, &sig);
     log_info("orderd: signal %d, stopping: finishing in-flight requests", sig);
     rc = 0;

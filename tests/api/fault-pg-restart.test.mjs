@@ -97,6 +97,7 @@ function cluster(...args) {
         }
       };
       const since = (t, status) => sent.filter((e) => e.t0 >= t && e.status === status).length;
+      let downAt = 0; // when PostgreSQL was down: the in-doubt check below needs it
       const clients = Array.from({ length: CLIENTS }, (_, w) => client(w));
 
       try {
@@ -105,7 +106,7 @@ function cluster(...args) {
         // PostgreSQL goes away (fast shutdown: sessions are terminated, in-flight commits cut)
         const stopAt = Date.now();
         await cluster('stop-server', pg.dir);
-        const downAt = Date.now();
+        downAt = Date.now();
         assert.ok(srv.running, `orderd survived the stop\n${srv.describe()}`);
         const direct = await sk.post('/v1/orders', minimalOrder({ external_id: 'pgr-direct-down' }), { timeout: REQUEST_TIMEOUT_MS });
         assertProblem(direct, 503, 'store_unavailable', 'a create while PostgreSQL is down');
