@@ -40,6 +40,7 @@ static const struct {
     {"headers_too_large", "Request headers too large"},
     {"internal_error", "Internal error"},
     {"store_unavailable", "Storage unavailable"},
+    {"shutting_down", "The server is stopping"},
     {"rate_limited", "Too many requests"},
     {"webhook_endpoint_not_found", "No such webhook endpoint"},
     {"webhook_delivery_not_found", "No such webhook delivery"},

@@ -70,6 +70,7 @@ struct http_server {
     struct hconn *conns;
     pthread_t reaper;
     bool reaper_running, stopping;
+    atomic_bool closing; /* stopping: requests are answered 503, never suspended */
     int64_t header_timeout_ms, body_timeout_ms;
 };
 
@@ -591,6 +592,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     }
     c->req.body = c->body.data ? c->body.data : "";
     c->req.body_len = c->body.len;
+    if (atomic_load(&srv->closing)) { /* MHD is about to stop: nothing may suspend now */
+        api_http_problem(&c->req, 503, "shutting_down", "the server is stopping; retry");
+        resp_header(&c->req.resp, "Retry-After", "1");
+        return send_resp(c);
+    }
     if (api_dispatch(&c->req) == REQ_PENDING)
         return MHD_YES;
     return send_resp(c);
@@ -740,6 +746,7 @@ http_start(struct app *app, const char *listen, const char *dialect, const struc
     s->tls = tls != NULL;
     atomic_init(&s->active, 0);
     atomic_init(&s->suspended, 0);
+    atomic_init(&s->closing, false);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->wake, NULL);
     conns = raise_fd_limit();
@@ -779,6 +786,21 @@ fail:
     return NULL;
 }
 
+/* Is a connection part-way through sending a request (bytes in, not yet handled)? */
+static bool
+mid_request(struct http_server *s)
+{
+    bool any = false;
+
+    pthread_mutex_lock(&s->mu);
+    for (struct hconn *hc = s->conns; hc != NULL && !any; hc = hc->next)
+        any = atomic_load(&hc->phase) == PH_BODY ||
+              (atomic_load(&hc->phase) == PH_IDLE && !hc->cut &&
+               tcp_rx_bytes(hc->fd) > atomic_load(&hc->rx_base));
+    pthread_mutex_unlock(&s->mu);
+    return any;
+}
+
 void
 http_stop(struct http_server *s)
 {
@@ -791,12 +813,16 @@ http_stop(struct http_server *s)
     fd = MHD_quiesce_daemon(s->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    while (atomic_load(&s->active) > 0 && clock_now_ms() < deadline)
+    /* requests in flight, also those whose headers are still arriving */
+    while ((atomic_load(&s->active) > 0 || mid_request(s)) && clock_now_ms() < deadline)
         nanosleep(&tick, NULL);
     if (atomic_load(&s->active) > 0)
         log_error("http: %d requests still running at shutdown", atomic_load(&s->active));
-    /* MHD aborts the process when stopped with a suspended connection: a request waiting
-     * for the store gets its answer (the committer always answers, 503 at worst) first */
+    /* MHD aborts the process when stopped with a suspended connection: from now on no
+     * request suspends (503), and the ones waiting for the store get their answer (the
+     * committer always answers, 503 at worst) first */
+    atomic_store(&s->closing, true);
+    nanosleep(&tick, NULL); /* a handler past the check above has suspended by now */
     deadline = clock_now_ms() + LIMIT_SHUTDOWN_DB_MS;
     while (atomic_load(&s->suspended) > 0 && clock_now_ms() < deadline)
         nanosleep(&tick, NULL);
